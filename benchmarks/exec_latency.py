@@ -1,0 +1,87 @@
+"""Latency of running Python ``print(1)``: the floor, a one-shot sandbox, and exec in a running one.
+
+    .venv/bin/python benchmarks/exec_latency.py [--rounds 50] [--backend namespace]
+
+Prints p50/p99 in milliseconds for
+  floor      a plain ``python3 -c 'print(1)'`` subprocess (the interpreter the sandbox uses)
+  one-shot   ``Runtime.run``: a fresh sandbox is made, runs the snippet, and is destroyed
+  running    ``Sandbox.exec`` in a started sandbox (its persistent Python context)
+  fresh      ``Sandbox.exec(context=None)``: a new process in a started sandbox
+with the ratio of each to the floor, all measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from airlock import Runtime, Settings
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def measure(step: Callable[[], Awaitable[object]], rounds: int, warmup: int = 3) -> list[float]:
+    for _ in range(warmup):
+        await step()
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        await step()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--backend", default="namespace")
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="airlock-bench-"))
+    settings = Settings(home=home, backend=args.backend)
+    python = settings.namespace.python if args.backend == "namespace" else sys.executable
+
+    async def floor() -> None:
+        await asyncio.to_thread(subprocess.run, [python, "-c", "print(1)"], capture_output=True, check=True)
+
+    results: dict[str, list[float]] = {"floor": await measure(floor, args.rounds)}
+    async with Runtime(settings) as runtime:
+
+        async def one_shot() -> None:
+            result = await runtime.run("print(1)")
+            assert result.stdout == "1\n", result
+
+        results["one-shot"] = await measure(one_shot, args.rounds)
+        async with runtime.sandbox(language="python") as sandbox:
+
+            async def running() -> None:
+                result = await sandbox.exec("print(1)")
+                assert result.stdout == "1\n", result
+
+            async def fresh() -> None:
+                result = await sandbox.exec("print(1)", context=None)
+                assert result.stdout == "1\n", result
+
+            results["running"] = await measure(running, args.rounds * 10)
+            results["fresh"] = await measure(fresh, args.rounds * 4)
+
+    base = statistics.median(results["floor"])
+    print(f"Python print(1), backend {args.backend}, {args.rounds} rounds (running: {args.rounds * 10})")
+    print(f"{'':<10} {'p50 ms':>8} {'p99 ms':>8} {'p50 / floor':>12}")
+    for name, samples in results.items():
+        p50 = percentile(samples, 0.5)
+        print(f"{name:<10} {p50:>8.2f} {percentile(samples, 0.99):>8.2f} {p50 / base:>11.2f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

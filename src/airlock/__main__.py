@@ -1,0 +1,5 @@
+"""``python -m airlock``: the command line."""
+
+from airlock.cli import main
+
+raise SystemExit(main())

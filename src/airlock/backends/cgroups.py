@@ -1,0 +1,188 @@
+"""Per-sandbox cgroups for memory, pids and CPU: cgroup v1 (one directory per controller) or v2.
+
+Sandboxes get cgroups below the cgroup Airlock itself runs in, so a delegated subtree is enough.
+Where neither version lets us create them (no root, no delegation), ``Cgroup.create`` returns None
+and says why through ``probe()``; the backends then fall back to rlimits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from airlock.models import SandboxLimits
+
+__all__ = ["Cgroup", "CgroupSupport", "probe"]
+
+logger = logging.getLogger(__name__)
+
+CONTROLLERS = ("memory", "pids", "cpu")
+CPU_PERIOD_US = 100_000
+
+
+@dataclass(frozen=True)
+class CgroupSupport:
+    version: int | None
+    parents: dict[str, Path]
+    reason: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.version is not None
+
+
+def _own_paths() -> dict[str, str]:
+    """controller (or "" for v2) -> our cgroup path, from /proc/self/cgroup."""
+    paths = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else [""]:
+            paths[controller] = path
+    return paths
+
+
+def _mounts() -> list[tuple[str, str, set[str]]]:
+    """(fstype, mount point, super options) of every cgroup mount."""
+    mounts = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, right = line.split(" - ", 1)
+        fstype, _, options = right.split(" ", 2)
+        if fstype in ("cgroup", "cgroup2"):
+            mounts.append((fstype, left.split(" ")[4], set(options.split(","))))
+    return mounts
+
+
+def _probe_v1(own: dict[str, str], mounts: list[tuple[str, str, set[str]]]) -> dict[str, Path]:
+    parents = {}
+    for controller in CONTROLLERS:
+        for fstype, point, options in mounts:
+            if fstype == "cgroup" and controller in options and controller in own:
+                parent = Path(point) / own[controller].lstrip("/")
+                if os.access(parent, os.W_OK):
+                    parents[controller] = parent
+    return parents
+
+
+def _probe_v2(own: dict[str, str], mounts: list[tuple[str, str, set[str]]]) -> Path | None:
+    for fstype, point, _ in mounts:
+        if fstype == "cgroup2" and "" in own:
+            parent = Path(point) / own[""].lstrip("/")
+            available = set((Path(point) / "cgroup.controllers").read_text().split())
+            if set(CONTROLLERS) <= available and os.access(parent, os.W_OK):
+                return parent
+    return None
+
+
+def probe() -> CgroupSupport:
+    try:
+        own, mounts = _own_paths(), _mounts()
+    except OSError as exc:
+        return CgroupSupport(None, {}, f"cannot read the process's cgroups: {exc}")
+    v1 = _probe_v1(own, mounts)
+    if set(v1) == set(CONTROLLERS):
+        return CgroupSupport(1, v1)
+    v2 = _probe_v2(own, mounts)
+    if v2 is not None:
+        return CgroupSupport(2, {"": v2})
+    return CgroupSupport(None, {}, "no writable cgroup (v1 or v2) with the memory, pids and cpu controllers")
+
+
+def _write(path: Path, value: str) -> None:
+    path.write_text(value)
+
+
+class Cgroup:
+    """The cgroups of one sandbox."""
+
+    def __init__(self, version: int, dirs: dict[str, Path]) -> None:
+        self.version = version
+        self.dirs = dirs
+
+    @classmethod
+    def create(cls, support: CgroupSupport, name: str, limits: SandboxLimits) -> Cgroup | None:
+        if not support.usable:
+            return None
+        dirs = {controller: parent / name for controller, parent in support.parents.items()}
+        group = cls(support.version or 0, dirs)
+        try:
+            for path in dirs.values():
+                path.mkdir()
+            group._apply(limits)
+        except OSError as exc:
+            logger.warning("cannot set up cgroup %s: %s", name, exc)
+            group.remove()
+            return None
+        return group
+
+    def _apply(self, limits: SandboxLimits) -> None:
+        memory = str(limits.memory_mb * 1024 * 1024)
+        quota = str(int(limits.cpus * CPU_PERIOD_US))
+        if self.version == 1:
+            _write(self.dirs["memory"] / "memory.limit_in_bytes", memory)
+            swap = self.dirs["memory"] / "memory.memsw.limit_in_bytes"
+            if swap.exists():
+                _write(swap, memory)
+            _write(self.dirs["pids"] / "pids.max", str(limits.pids))
+            _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+            _write(self.dirs["cpu"] / "cpu.cfs_quota_us", quota)
+        else:
+            root = self.dirs[""]
+            _write(root.parent / "cgroup.subtree_control", "+memory +pids +cpu")
+            _write(root / "memory.max", memory)
+            if (root / "memory.swap.max").exists():
+                _write(root / "memory.swap.max", "0")
+            _write(root / "pids.max", str(limits.pids))
+            _write(root / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+
+    def procs_files(self) -> list[str]:
+        """The files a new process writes its pid to, to join every controller."""
+        return [str(path / "cgroup.procs") for path in self.dirs.values()]
+
+    def oom_kills(self) -> int:
+        path = self.dirs["memory"] / "memory.oom_control" if self.version == 1 else self.dirs[""] / "memory.events"
+        try:
+            for line in path.read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except OSError:
+            pass
+        return 0
+
+    def pids(self) -> set[int]:
+        found: set[int] = set()
+        for procs in self.procs_files():
+            with contextlib.suppress(OSError):
+                found.update(int(pid) for pid in Path(procs).read_text().split())
+        return found
+
+    def kill_all(self) -> None:
+        """SIGKILL every process in the group (the dead leave it once they are reaped)."""
+        if self.version == 2 and (self.dirs[""] / "cgroup.kill").exists():
+            _write(self.dirs[""] / "cgroup.kill", "1")
+            return
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def remove(self, timeout: float = 5.0) -> None:
+        """Kill what is left and delete the group; waits (bounded) for the dead to be reaped."""
+        deadline = time.monotonic() + timeout
+        for path in self.dirs.values():
+            while True:
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        logger.warning("cgroup %s is still busy; left in place", path)
+                        break
+                    self.kill_all()
+                    time.sleep(0.001)

@@ -1,0 +1,95 @@
+"""Airlock's one settings model: a TOML file, overridden by ``AIRLOCK_*`` env vars, overridden by
+call arguments.
+
+The file is ``$AIRLOCK_CONFIG`` if set, else ``$AIRLOCK_HOME/config.toml`` (``AIRLOCK_HOME`` defaults
+to ``~/.airlock``). Nested fields use ``__`` in env vars: ``AIRLOCK_LIMITS__MEMORY_MB=1024``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from airlock.errors import ConfigError
+from airlock.models import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, SandboxLimits
+
+__all__ = ["BackendName", "NamespaceConfig", "ProcessConfig", "Settings", "default_home", "load_settings"]
+
+BackendName = Literal["process", "namespace"]
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("AIRLOCK_HOME") or Path.home() / ".airlock")
+
+
+class ProcessConfig(BaseModel):
+    """The ``process`` backend: no isolation beyond rlimits. For trusted, low-risk work only."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["process"] = "process"
+    python: str | None = Field(None, description="interpreter for the agent; default: the one running Airlock")
+
+
+class NamespaceConfig(BaseModel):
+    """The ``namespace`` backend: bubblewrap with every namespace unshared."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["namespace"] = "namespace"
+    bwrap: str = "bwrap"
+    python: str = Field("/usr/bin/python3", description="interpreter for the agent, inside the sandbox")
+    uid_base: int = Field(
+        200_000, ge=1000, description="when Airlock runs as root, sandboxes run as host uids from here up"
+    )
+    uid_count: int = Field(65_536, ge=1)
+    cgroups: bool = Field(True, description="enforce limits with cgroups when the host allows it")
+    extra_ro_binds: list[str] = Field(default_factory=list, description="more host paths, read-only")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AIRLOCK_", env_nested_delimiter="__", extra="forbid")
+
+    home: Path = Field(default_factory=default_home)
+    sandbox_root: Path | None = Field(
+        None,
+        description="where workspaces live; default /var/lib/airlock/sandboxes as root (sandbox uids must "
+        "reach it), else $AIRLOCK_HOME/sandboxes",
+    )
+    backend: BackendName = "namespace"
+    default_timeout_ms: int = Field(DEFAULT_TIMEOUT_MS, ge=1)
+    max_output_bytes: int = Field(DEFAULT_MAX_OUTPUT_BYTES, ge=0)
+    max_code_bytes: int = Field(1024 * 1024, ge=1)
+    control_timeout_s: float = Field(15.0, gt=0, description="agent start, file operations and other control steps")
+    timeout_grace_s: float = Field(5.0, gt=0, description="past an exec's own timeout, the host kills the sandbox")
+    limits: SandboxLimits = Field(default_factory=SandboxLimits)
+    process: ProcessConfig = Field(default_factory=ProcessConfig)
+    namespace: NamespaceConfig = Field(default_factory=NamespaceConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get("AIRLOCK_CONFIG") or default_home() / "config.toml"
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+
+    @property
+    def sandboxes_dir(self) -> Path:
+        if self.sandbox_root is not None:
+            return self.sandbox_root
+        return Path("/var/lib/airlock/sandboxes") if os.geteuid() == 0 else self.home / "sandboxes"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, translating every way they can be wrong into one ``ConfigError``."""
+    try:
+        return Settings(**overrides)
+    except (ValidationError, ValueError, OSError) as exc:
+        raise ConfigError(f"invalid Airlock settings: {exc}") from exc

@@ -1,0 +1,165 @@
+"""Every exception Airlock raises, under one root.
+
+Failures of the code a sandbox runs are data (an ``ExecutionResult`` with a non-zero exit code, a
+timeout flag, an error's name and traceback); these exceptions are for the infrastructure and for
+requests that cannot be carried out. Leaves also inherit the matching builtin, so
+``except TimeoutError`` and ``except ValueError`` work as expected::
+
+    AirlockError
+    ├── ConfigError (ValueError)              settings that cannot be used
+    ├── InvalidRequest (ValueError)           nothing was run
+    │   ├── UnknownLanguage
+    │   ├── EmptyCode
+    │   └── CodeTooLarge
+    ├── BackendUnavailable (RuntimeError)     this host cannot run that backend; says what to install
+    ├── SandboxError (RuntimeError)
+    │   ├── SandboxStateError                 an illegal lifecycle transition (exec on a stopped sandbox)
+    │   ├── SandboxStartError                 the environment or its agent did not come up
+    │   ├── SandboxDied (ConnectionError)     the agent went away mid-request
+    │   └── AgentError                        the agent refused a request
+    ├── ControlTimeout (TimeoutError)         a control-plane step (start, file op) took too long
+    ├── FileOperationError (OSError)
+    │   ├── SandboxFileNotFound (FileNotFoundError)
+    │   ├── PathOutsideWorkspace (PermissionError)
+    │   └── FileTooLarge (ValueError)
+    └── ExecutionFailed                       opt-in: ``result.raise_for_error()``
+        └── ExecutionTimeout (TimeoutError)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airlock.models import ExecutionResult
+
+__all__ = [
+    "AgentError",
+    "AirlockError",
+    "BackendUnavailable",
+    "CodeTooLarge",
+    "ConfigError",
+    "ControlTimeout",
+    "EmptyCode",
+    "ExecutionFailed",
+    "ExecutionTimeout",
+    "FileOperationError",
+    "FileTooLarge",
+    "InvalidRequest",
+    "PathOutsideWorkspace",
+    "SandboxDied",
+    "SandboxError",
+    "SandboxFileNotFound",
+    "SandboxStartError",
+    "SandboxStateError",
+    "UnknownLanguage",
+    "agent_error",
+]
+
+
+class AirlockError(Exception):
+    """The root of every Airlock exception."""
+
+
+class ConfigError(AirlockError, ValueError):
+    pass
+
+
+class InvalidRequest(AirlockError, ValueError):
+    pass
+
+
+class UnknownLanguage(InvalidRequest):
+    pass
+
+
+class EmptyCode(InvalidRequest):
+    pass
+
+
+class CodeTooLarge(InvalidRequest):
+    pass
+
+
+class BackendUnavailable(AirlockError, RuntimeError):
+    def __init__(self, backend: str, reason: str, hint: str = "") -> None:
+        self.backend, self.reason, self.hint = backend, reason, hint
+        super().__init__(f"backend {backend!r} cannot run on this host: {reason}" + (f" ({hint})" if hint else ""))
+
+
+class SandboxError(AirlockError, RuntimeError):
+    pass
+
+
+class SandboxStateError(SandboxError):
+    pass
+
+
+class SandboxStartError(SandboxError):
+    pass
+
+
+class SandboxDied(SandboxError, ConnectionError):
+    pass
+
+
+class AgentError(SandboxError):
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(f"{kind}: {message}")
+
+
+class ControlTimeout(AirlockError, TimeoutError):
+    pass
+
+
+class FileOperationError(AirlockError, OSError):
+    pass
+
+
+class SandboxFileNotFound(FileOperationError, FileNotFoundError):
+    pass
+
+
+class PathOutsideWorkspace(FileOperationError, PermissionError):
+    pass
+
+
+class FileTooLarge(FileOperationError, ValueError):
+    pass
+
+
+class ExecutionFailed(AirlockError):
+    def __init__(self, message: str, result: ExecutionResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class ExecutionTimeout(ExecutionFailed, TimeoutError):
+    pass
+
+
+_FILE_ERRORS: dict[str, type[FileOperationError]] = {
+    "FileNotFound": SandboxFileNotFound,
+    "PathOutsideWorkspace": PathOutsideWorkspace,
+    "FileTooLarge": FileTooLarge,
+}
+
+
+def agent_error(error: dict[str, Any]) -> AirlockError:
+    """Translate an error reply of the agent into the matching exception."""
+    kind, message = str(error.get("type", "Error")), str(error.get("message", ""))
+    if kind in _FILE_ERRORS:
+        return _FILE_ERRORS[kind](message)
+    if kind in (
+        "InvalidPath",
+        "PermissionDenied",
+        "IsADirectory",
+        "NotADirectory",
+        "FileExists",
+        "DirectoryNotEmpty",
+        "NoSpace",
+        "OSError",
+    ):
+        return FileOperationError(f"{kind}: {message}")
+    return AgentError(kind, message)

@@ -1,0 +1,191 @@
+"""The runtime: owns the backends and the sandboxes, and the one path every execution takes.
+
+``Runtime.execute`` is where every caller ends (CLI, and later the server, SDK, MCP, commands, RLM)::
+
+    validate(request)                 unknown language, empty or oversized code: raise, nothing runs
+    # policy.assess(request)          the policy engine's seam (issue 6)
+    sandbox = acquire(request)        today a fresh sandbox; warm pools fill this seam (issue 4)
+    # snapshots.before(sandbox)       snapshot seam (issue 5)
+    result = sandbox.exec(request)
+    # snapshots.after(result)         roll back on failure (issue 5)
+    keep_spilled_output(result)       output past the inline cap survives the sandbox
+    release(sandbox)                  today: destroy
+    # history.record(result)          history seam (issue 5)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from airlock.backends import Backend, create_backend
+from airlock.config import Settings, load_settings
+from airlock.errors import AirlockError, BackendUnavailable, SandboxStateError
+from airlock.languages import COMMAND, get_language
+from airlock.models import ExecutionRequest, ExecutionResult, SandboxLimits, new_ulid
+from airlock.sandbox import OutputCallback, Sandbox
+
+__all__ = ["Runtime", "RuntimeState"]
+
+logger = logging.getLogger(__name__)
+
+
+class RuntimeState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Runtime:
+    """Creates sandboxes and runs requests in them. Use it as ``async with Runtime() as rt``."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings if settings is not None else load_settings(**overrides)
+        self.state = RuntimeState.OPEN
+        self._backends: dict[str, Backend] = {}
+        self._sandboxes: dict[str, Sandbox] = {}
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Destroy every sandbox this runtime created. Closing twice is a no-op."""
+        self.state = RuntimeState.CLOSED
+        sandboxes, self._sandboxes = list(self._sandboxes.values()), {}
+        results = await asyncio.gather(*(sb.destroy() for sb in sandboxes), return_exceptions=True)
+        for sandbox, outcome in zip(sandboxes, results, strict=False):
+            if isinstance(outcome, BaseException):
+                logger.error("could not destroy sandbox %s: %s", sandbox.id, outcome)
+
+    # -- backends and sandboxes ---------------------------------------------------------------------
+    def backend(self, name: str | None = None) -> Backend:
+        """The named backend (default: the configured one), checked to run on this host."""
+        name = name or self.settings.backend
+        if name not in self._backends:
+            self._backends[name] = create_backend(name, self.settings)
+        backend = self._backends[name]
+        availability = backend.availability()
+        if not availability.ok:
+            raise BackendUnavailable(name, availability.reason, availability.hint)
+        return backend
+
+    async def create_sandbox(
+        self,
+        *,
+        language: str = "python",
+        backend: str | None = None,
+        limits: SandboxLimits | None = None,
+        env: dict[str, str] | None = None,
+        start: bool = True,
+    ) -> Sandbox:
+        """A new sandbox, started unless ``start=False``. Destroy it, or let the runtime do it."""
+        if self.state is RuntimeState.CLOSED:
+            raise SandboxStateError("this runtime is closed")
+        get_language(language)
+        chosen = self.backend(backend)
+        sandbox_id = new_ulid().lower()
+        environment = await chosen.create(sandbox_id, limits or self.settings.limits, dict(env or {}))
+        sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language)
+        self._sandboxes[sandbox_id] = sandbox
+        if start:
+            try:
+                await sandbox.start()
+            except BaseException:
+                await self._forget(sandbox)
+                raise
+        return sandbox
+
+    @asynccontextmanager
+    async def sandbox(self, **kwargs: Any) -> AsyncIterator[Sandbox]:
+        """``async with rt.sandbox(language="python") as sb``: started on entry, destroyed on exit."""
+        sandbox = await self.create_sandbox(**kwargs)
+        try:
+            yield sandbox
+        finally:
+            await self._forget(sandbox)
+
+    def sandboxes(self) -> list[Sandbox]:
+        return list(self._sandboxes.values())
+
+    async def _forget(self, sandbox: Sandbox) -> None:
+        self._sandboxes.pop(sandbox.id, None)
+        await sandbox.destroy()
+
+    # -- the one execution path ---------------------------------------------------------------------
+    async def execute(self, request: ExecutionRequest, *, on_output: OutputCallback | None = None) -> ExecutionResult:
+        """Run one request in a sandbox of its own and return what happened.
+
+        ``on_output`` receives the output as it is produced (the result holds it too, capped)."""
+        self._validate(request)
+        sandbox = await self._acquire(request)
+        try:
+            result = await self._run(sandbox, request, on_output)
+            await self._keep_spilled_output(sandbox, result)
+        finally:
+            await self._release(sandbox)
+        return result
+
+    async def run(self, code: str, language: str = "python", **context: Any) -> ExecutionResult:
+        """Shorthand: ``await rt.run("print(1)")``; keyword arguments go to ``ExecutionContext``."""
+        return await self.execute(ExecutionRequest(code=code, language=language, context=context))
+
+    def _validate(self, request: ExecutionRequest) -> None:
+        if request.language != COMMAND:
+            get_language(request.language)
+
+    async def _acquire(self, request: ExecutionRequest) -> Sandbox:
+        language = "bash" if request.language == COMMAND else request.language
+        return await self.create_sandbox(language=language, backend=request.backend)
+
+    async def _release(self, sandbox: Sandbox) -> None:
+        await self._forget(sandbox)
+
+    async def _run(
+        self, sandbox: Sandbox, request: ExecutionRequest, on_output: OutputCallback | None
+    ) -> ExecutionResult:
+        ctx = request.context
+        options: dict[str, Any] = {
+            "on_output": on_output,
+            "timeout_ms": ctx.timeout_ms,
+            "env": ctx.env_vars,
+            "cwd": ctx.working_dir,
+            "stdin": request.stdin,
+            "max_output_bytes": ctx.max_output_bytes,
+        }
+        if request.language == COMMAND:
+            result = await sandbox.run_command(request.argv or [], **options)
+        else:
+            result = await sandbox.exec(request.code, request.language, context=request.repl_context, **options)
+        if not ctx.capture_stdout:
+            result.stdout = ""
+        if not ctx.capture_stderr:
+            result.stderr = ""
+        result.metadata["session_id"] = ctx.session_id
+        return result
+
+    async def _keep_spilled_output(self, sandbox: Sandbox, result: ExecutionResult) -> None:
+        """Copy output that spilled past the inline cap out of the sandbox before it goes away."""
+        if not result.output_files or sandbox.state.value != "running":
+            result.output_files, result.output_file_path = {}, None
+            return
+        keep = Path(self.settings.home) / "outputs"
+        await asyncio.to_thread(keep.mkdir, parents=True, exist_ok=True, mode=0o700)
+        kept = {}
+        for stream, path in result.output_files.items():
+            target = keep / f"{sandbox.id}.{stream}"
+            try:
+                data = await sandbox.read_file(path)
+            except AirlockError as exc:
+                logger.warning("could not keep %s of sandbox %s: %s", stream, sandbox.id, exc)
+                continue
+            await asyncio.to_thread(target.write_bytes, data)
+            kept[stream] = str(target)
+        result.output_files = kept
+        result.output_file_path = kept.get("stdout") or kept.get("stderr")

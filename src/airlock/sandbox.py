@@ -1,0 +1,365 @@
+"""The handle callers hold: exec, streaming, files, REPL contexts, and a lifecycle state machine.
+
+    created --start--> running --stop--> stopped --start--> running
+        \\______________________\\_____________\\--destroy--> destroyed
+
+An illegal transition (exec on a stopped sandbox, start after destroy) raises ``SandboxStateError``.
+``async with`` starts the sandbox if needed and always destroys it, also when leaving by exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import codecs
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airlock.errors import CodeTooLarge, ControlTimeout, EmptyCode, SandboxDied, SandboxStateError
+from airlock.languages import COMMAND, get_language
+from airlock.models import (
+    USE_DEFAULT,
+    Capability,
+    ExecutionError,
+    ExecutionResult,
+    OutputChunk,
+    SandboxState,
+    UseDefault,
+)
+
+if TYPE_CHECKING:
+    from airlock.backends.base import Environment
+    from airlock.config import Settings
+
+__all__ = ["DEFAULT_CONTEXT", "FileInfo", "OutputCallback", "Sandbox"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONTEXT = "default"
+OutputCallback = Callable[[OutputChunk], None]
+
+_TRANSITIONS = {
+    SandboxState.CREATED: {SandboxState.RUNNING, SandboxState.DESTROYED},
+    SandboxState.RUNNING: {SandboxState.STOPPED, SandboxState.DESTROYED},
+    SandboxState.STOPPED: {SandboxState.RUNNING, SandboxState.DESTROYED},
+    SandboxState.DESTROYED: set(),
+}
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    name: str
+    path: str
+    type: str
+    size: int
+    mode: int
+    mtime: float
+
+
+class _Decoder:
+    """Turns streamed byte chunks into text chunks without splitting a UTF-8 character."""
+
+    def __init__(self, callback: OutputCallback) -> None:
+        self.callback = callback
+        self.decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in ("stdout", "stderr")}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        stream = event.get("ev")
+        if stream in self.decoders:
+            text = self.decoders[stream].decode(base64.b64decode(event.get("b64", "")))
+            if text:
+                self.callback(OutputChunk(stream=stream, data=text))
+
+
+class Sandbox:
+    def __init__(self, environment: Environment, settings: Settings, *, backend: str, language: str) -> None:
+        self._env = environment
+        self._settings = settings
+        self.id = environment.sandbox_id
+        self.backend = backend
+        self.language = get_language(language).name
+        self.state = SandboxState.CREATED
+        self.last_error: str | None = None
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"<Sandbox {self.id} {self.backend} {self.state.value}>"
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return self._env.backend.capabilities()
+
+    @property
+    def workspace_path(self) -> str:
+        """Where the workspace lives on the host (for the host's eyes only)."""
+        return str(self._env.workspace)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def _move(self, target: SandboxState) -> None:
+        if target not in _TRANSITIONS[self.state]:
+            raise SandboxStateError(f"sandbox {self.id} is {self.state.value}; it cannot become {target.value}")
+        self.state = target
+
+    async def start(self) -> Sandbox:
+        async with self._lock:
+            if self.state not in (SandboxState.CREATED, SandboxState.STOPPED):
+                self._move(SandboxState.RUNNING)  # raises with the reason
+            await self._env.start(self._settings.control_timeout_s)
+            self._move(SandboxState.RUNNING)
+            self.last_error = None
+        return self
+
+    async def stop(self) -> None:
+        async with self._lock:
+            self._move(SandboxState.STOPPED)
+            await self._env.stop()
+
+    async def destroy(self) -> None:
+        """Kill everything and delete the workspace. Destroying twice is a no-op."""
+        async with self._lock:
+            if self.state is SandboxState.DESTROYED:
+                return
+            self.state = SandboxState.DESTROYED
+            await self._env.destroy()
+
+    async def __aenter__(self) -> Sandbox:
+        if self.state is SandboxState.CREATED:
+            await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.destroy()
+
+    def _require_running(self) -> None:
+        if self.state is not SandboxState.RUNNING:
+            raise SandboxStateError(f"sandbox {self.id} is {self.state.value}, not running")
+        if not self._env.alive:
+            self._lost("the sandbox's agent is gone")
+            raise SandboxStateError(f"sandbox {self.id} stopped: {self.last_error}")
+
+    def _lost(self, reason: str) -> None:
+        if self.state is SandboxState.RUNNING:
+            self.state = SandboxState.STOPPED
+        self.last_error = reason
+
+    async def _request(self, op: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._require_running()
+        assert self._env.channel is not None
+        return await self._env.channel.request(op, params, timeout=self._settings.control_timeout_s)
+
+    # -- execution ----------------------------------------------------------------------------------
+    async def exec(
+        self,
+        code: str,
+        language: str | None = None,
+        *,
+        timeout_ms: int | UseDefault | None = USE_DEFAULT,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        stdin: bytes | str | None = None,
+        context: str | None = DEFAULT_CONTEXT,
+        max_output_bytes: int | UseDefault = USE_DEFAULT,
+        on_output: OutputCallback | None = None,
+    ) -> ExecutionResult:
+        """Run ``code``. Python, JavaScript and Bash run in the persistent REPL context ``context``
+        (state survives between calls); ``context=None`` runs in a fresh process. Rust and Go are
+        compiled (cached by content) and run."""
+        lang = get_language(language or self.language)
+        self._check_code(code)
+        plan = lang.plan(code, context)
+        return await self._exec(plan, lang.name, timeout_ms, env, cwd, stdin, max_output_bytes, on_output)
+
+    async def run_command(
+        self,
+        argv: list[str],
+        *,
+        timeout_ms: int | UseDefault | None = USE_DEFAULT,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        stdin: bytes | str | None = None,
+        max_output_bytes: int | UseDefault = USE_DEFAULT,
+        on_output: OutputCallback | None = None,
+    ) -> ExecutionResult:
+        """Run a program directly, no shell: ``await sb.run_command(["ls", "-la"])``."""
+        if not argv or not all(isinstance(arg, str) for arg in argv):
+            raise EmptyCode("run_command needs a non-empty list of strings")
+        self._check_code("\0".join(argv))
+        plan = {"mode": "argv", "argv": argv}
+        return await self._exec(plan, COMMAND, timeout_ms, env, cwd, stdin, max_output_bytes, on_output)
+
+    async def stream(
+        self, code: str, language: str | None = None, **kwargs: Any
+    ) -> AsyncIterator[OutputChunk | ExecutionResult]:
+        """Yield output chunks as they come, then the result."""
+        queue: asyncio.Queue[OutputChunk | ExecutionResult] = asyncio.Queue()
+        task = asyncio.create_task(self.exec(code, language, on_output=queue.put_nowait, **kwargs))
+
+        def deliver(done: asyncio.Task[ExecutionResult]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                queue.put_nowait(done.result())
+
+        task.add_done_callback(deliver)
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    while not queue.empty():
+                        yield queue.get_nowait()
+                    task.result()  # re-raise the exec's exception
+                    continue
+                item = getter.result()
+                yield item
+                if isinstance(item, ExecutionResult):
+                    return
+        finally:
+            if not task.done():
+                task.cancel()
+
+    def _check_code(self, code: str) -> None:
+        if not code.strip():
+            raise EmptyCode("there is no code to run")
+        size = len(code.encode())
+        if size > self._settings.max_code_bytes:
+            raise CodeTooLarge(f"code is {size} bytes; the limit is {self._settings.max_code_bytes} (max_code_bytes)")
+
+    async def _exec(
+        self,
+        plan: dict[str, Any],
+        language: str,
+        timeout_ms: int | UseDefault | None,
+        env: dict[str, str] | None,
+        cwd: str | None,
+        stdin: bytes | str | None,
+        max_output_bytes: int | UseDefault,
+        on_output: OutputCallback | None,
+    ) -> ExecutionResult:
+        self._require_running()
+        timeout = self._settings.default_timeout_ms if isinstance(timeout_ms, UseDefault) else timeout_ms
+        cap = self._settings.max_output_bytes if isinstance(max_output_bytes, UseDefault) else max_output_bytes
+        if isinstance(stdin, str):
+            stdin = stdin.encode()
+        params = {
+            **plan,
+            "env": {str(k): str(v) for k, v in (env or {}).items()},
+            "cwd": cwd,
+            "stdin_b64": None if stdin is None else base64.b64encode(stdin).decode(),
+            "timeout_ms": timeout,
+            "max_output_bytes": cap,
+            "stream": on_output is not None,
+        }
+        deadline = None if timeout is None else timeout / 1000 + self._settings.timeout_grace_s
+        channel = self._env.channel
+        assert channel is not None
+        oom_before = self._env.oom_kills()
+        on_event = _Decoder(on_output) if on_output is not None else None
+        try:
+            reply = await channel.request("exec", params, on_event=on_event, timeout=deadline)
+        except ControlTimeout:
+            # The agent did not honour the timeout (it may be starved or wedged): the host's deadline
+            # kills the whole sandbox.
+            logger.warning("sandbox %s missed its deadline; killing it", self.id)
+            self._lost("killed by the host: the agent missed the execution deadline")
+            await self._env.stop()
+            return self._died(language, self.last_error or "", timed_out=True, oom=self._env.oom_kills() > oom_before)
+        except SandboxDied as exc:
+            self._lost(f"the agent died mid-run: {exc}")
+            await self._env.stop()
+            return self._died(language, self.last_error or "", timed_out=False, oom=self._env.oom_kills() > oom_before)
+        result = self._result(reply, language)
+        if self._env.oom_kills() > oom_before:
+            result.oom_killed = True
+            result.error = result.error or ExecutionError(
+                name="OutOfMemory",
+                value=f"killed by the kernel: over the sandbox's {self._env.limits.memory_mb} MB memory limit",
+            )
+        return result
+
+    def _result(self, reply: dict[str, Any], language: str) -> ExecutionResult:
+        out, err = reply["stdout"], reply["stderr"]
+        files = {name: stream["file"] for name, stream in (("stdout", out), ("stderr", err)) if stream["file"]}
+        meta = dict(reply.get("meta", {}))
+        signal = meta.pop("signal", None)
+        error = reply.get("error")
+        if error is not None and error.get("name") == "MemoryError":
+            meta["memory_error"] = True
+        return ExecutionResult(
+            stdout=base64.b64decode(out["b64"]).decode(errors="replace"),
+            stderr=base64.b64decode(err["b64"]).decode(errors="replace"),
+            exit_code=reply["exit_code"],
+            execution_time_ms=reply["duration_ms"],
+            output_truncated=out["truncated"] or err["truncated"],
+            output_file_path=files.get("stdout") or files.get("stderr"),
+            output_files=files,
+            timed_out=reply["timed_out"],
+            cancelled=reply["cancelled"],
+            oom_killed=error is not None and error.get("name") == "MemoryError",
+            signal=signal,
+            error=ExecutionError(**error) if error else None,
+            language=language,
+            sandbox_id=self.id,
+            metadata={
+                **meta,
+                "stdout_bytes": out["total_bytes"],
+                "stderr_bytes": err["total_bytes"],
+                "dropped_bytes": out["dropped_bytes"] + err["dropped_bytes"],
+            },
+        )
+
+    def _died(self, language: str, reason: str, *, timed_out: bool, oom: bool) -> ExecutionResult:
+        return ExecutionResult(
+            stderr=f"[airlock] {reason}\n",
+            exit_code=-1,
+            timed_out=timed_out,
+            oom_killed=oom,
+            sandbox_died=True,
+            error=ExecutionError(name="OutOfMemory" if oom else "SandboxDied", value=reason),
+            language=language,
+            sandbox_id=self.id,
+        )
+
+    async def reset_context(self, language: str | None = None, context: str = DEFAULT_CONTEXT) -> bool:
+        """Throw away a REPL context's state (and kill what it runs); True if there was one."""
+        lang = get_language(language or self.language)
+        if lang.repl is None:
+            return False
+        reply = await self._request("context.reset", {"repl": lang.repl, "context": context})
+        return bool(reply["reset"])
+
+    async def ping(self) -> dict[str, Any]:
+        return await self._request("ping", {})
+
+    # -- files --------------------------------------------------------------------------------------
+    async def write_file(self, path: str, data: bytes | str, *, mode: int = 0o644, append: bool = False) -> int:
+        """Write a file in the workspace (atomically, unless appending); returns its size."""
+        raw = data.encode() if isinstance(data, str) else data
+        payload = {"path": path, "b64": base64.b64encode(raw).decode(), "mode": mode, "append": append}
+        reply = await self._request("file.write", payload)
+        return int(reply["size"])
+
+    async def read_file(self, path: str) -> bytes:
+        """Read a whole file from the workspace, in parts if it is large."""
+        parts, offset = [], 0
+        while True:
+            reply = await self._request(
+                "file.read", {"path": path, "offset": offset, "length": self._env.limits.max_file_bytes}
+            )
+            part = base64.b64decode(reply["b64"])
+            parts.append(part)
+            offset += len(part)
+            if reply["eof"] or not part:
+                return b"".join(parts)
+
+    async def list_files(self, path: str = ".") -> list[FileInfo]:
+        reply = await self._request("file.list", {"path": path})
+        base = reply["path"]
+        return [FileInfo(path=f"{base.rstrip('/')}/{e['name']}", **e) for e in reply["entries"]]
+
+    async def delete_file(self, path: str, *, recursive: bool = False) -> None:
+        await self._request("file.delete", {"path": path, "recursive": recursive})
+
+    async def make_dir(self, path: str) -> None:
+        await self._request("file.mkdir", {"path": path})

@@ -1,0 +1,130 @@
+"""Shared fixtures: settings in a private home, a runtime per backend the host can run, a sandbox
+factory that tracks what it creates, and a check after every test that no sandbox process and no
+sandbox cgroup is left behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airlock import Runtime, Sandbox, Settings
+from airlock.backends import create_backend
+from airlock.backends.cgroups import probe as probe_cgroups
+
+BACKEND_NAMES = ("process", "namespace")
+MARKER = b"AIRLOCK_SANDBOX_ID="
+
+
+@pytest.fixture(scope="session")
+def sandbox_root() -> Iterator[Path]:
+    """Workspaces for this test session. Sandbox uids must be able to reach it, so not in /tmp/pytest-*."""
+    base = Path("/var/tmp") if os.geteuid() == 0 else Path(tempfile.gettempdir())
+    root = Path(tempfile.mkdtemp(prefix="airlock-tests-", dir=base))
+    root.chmod(0o711)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sandbox_root: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings isolated from the user's own: a fresh home, no config file, this session's root."""
+    monkeypatch.setenv("AIRLOCK_CONFIG", str(tmp_path / "no-config.toml"))
+    return Settings(home=tmp_path / "home", sandbox_root=sandbox_root)
+
+
+def _skip_reason(name: str, settings: Settings) -> str | None:
+    availability = create_backend(name, settings).availability(deep=True)
+    if availability.ok:
+        return None
+    return f"backend {name!r} cannot run here: {availability.reason} ({availability.hint})"
+
+
+@pytest.fixture(params=BACKEND_NAMES)
+def backend_name(request: pytest.FixtureRequest, settings: Settings) -> str:
+    name: str = request.param
+    reason = _skip_reason(name, settings)
+    if reason:
+        pytest.skip(reason)
+    return name
+
+
+@pytest.fixture
+def namespace_backend(settings: Settings) -> str:
+    reason = _skip_reason("namespace", settings)
+    if reason:
+        pytest.skip(reason)
+    return "namespace"
+
+
+@pytest.fixture
+async def runtime(settings: Settings, backend_name: str) -> AsyncIterator[Runtime]:
+    async with Runtime(settings.model_copy(update={"backend": backend_name})) as rt:
+        yield rt
+
+
+@pytest.fixture
+async def ns_runtime(settings: Settings, namespace_backend: str) -> AsyncIterator[Runtime]:
+    async with Runtime(settings.model_copy(update={"backend": namespace_backend})) as rt:
+        yield rt
+
+
+SandboxFactory = Callable[..., Awaitable[Sandbox]]
+
+
+@pytest.fixture
+async def make_sandbox(runtime: Runtime) -> AsyncIterator[SandboxFactory]:
+    """Create started sandboxes; every one is destroyed at teardown, whatever the test did."""
+    created: list[Sandbox] = []
+
+    async def factory(**kwargs: Any) -> Sandbox:
+        sandbox = await runtime.create_sandbox(**kwargs)
+        created.append(sandbox)
+        return sandbox
+
+    yield factory
+    for sandbox in created:
+        await sandbox.destroy()
+
+
+@pytest.fixture
+async def sandbox(make_sandbox: SandboxFactory) -> Sandbox:
+    return await make_sandbox(language="python")
+
+
+def sandbox_processes() -> list[str]:
+    """Every process on the host that belongs to a sandbox (it carries the sandbox marker)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            environ = Path(f"/proc/{name}/environ").read_bytes()
+            if MARKER in environ:
+                cmdline = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ")
+                found.append(f"{name}: {cmdline.decode(errors='replace')[:120]}")
+        except OSError:
+            continue
+    return found
+
+
+def sandbox_cgroups() -> list[str]:
+    support = probe_cgroups()
+    return [str(child) for parent in support.parents.values() for child in parent.glob("airlock-*")]
+
+
+@pytest.fixture(autouse=True)
+def no_sandbox_left_behind() -> Iterator[None]:
+    """After every test, no sandbox process and no sandbox cgroup remains."""
+    yield
+    deadline = time.monotonic() + 5
+    while (sandbox_processes() or sandbox_cgroups()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sandbox_processes() == [], "sandbox processes outlived their test"
+    assert sandbox_cgroups() == [], "sandbox cgroups outlived their test"
