@@ -15,11 +15,27 @@ from typing import Any
 import pytest
 
 from airlock import Runtime, Sandbox, Settings
-from airlock.backends import create_backend
+from airlock.backends import Backend, create_backend
 from airlock.backends.cgroups import probe as probe_cgroups
 
 BACKEND_NAMES = ("process", "namespace")
 MARKER = b"AIRLOCK_SANDBOX_ID="
+#: Every sandbox this test session created: the leftover checks look only at these, so Airlock
+#: runs of other sessions on the same host cannot fail this one.
+CREATED: set[str] = set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def record_sandbox_ids() -> Iterator[None]:
+    original = Backend.create
+
+    async def create(self: Backend, sandbox_id: str, *args: Any, **kwargs: Any) -> Any:
+        CREATED.add(sandbox_id)
+        return await original(self, sandbox_id, *args, **kwargs)
+
+    Backend.create = create  # type: ignore[method-assign]
+    yield
+    Backend.create = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")
@@ -98,15 +114,22 @@ async def sandbox(make_sandbox: SandboxFactory) -> Sandbox:
     return await make_sandbox(language="python")
 
 
+def _sandbox_of(environ: bytes) -> str | None:
+    for entry in environ.split(b"\0"):
+        if entry.startswith(MARKER):
+            return entry[len(MARKER) :].decode(errors="replace")
+    return None
+
+
 def sandbox_processes() -> list[str]:
-    """Every process on the host that belongs to a sandbox (it carries the sandbox marker)."""
+    """Every process on the host that belongs to a sandbox of this session (it carries the marker)."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
             continue
         try:
             environ = Path(f"/proc/{name}/environ").read_bytes()
-            if MARKER in environ:
+            if _sandbox_of(environ) in CREATED:
                 cmdline = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ")
                 found.append(f"{name}: {cmdline.decode(errors='replace')[:120]}")
         except OSError:
@@ -116,7 +139,12 @@ def sandbox_processes() -> list[str]:
 
 def sandbox_cgroups() -> list[str]:
     support = probe_cgroups()
-    return [str(child) for parent in support.parents.values() for child in parent.glob("airlock-*")]
+    return [
+        str(child)
+        for parent in support.parents.values()
+        for child in parent.glob("airlock-*")
+        if child.name.removeprefix("airlock-") in CREATED
+    ]
 
 
 @pytest.fixture(autouse=True)

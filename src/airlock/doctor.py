@@ -13,7 +13,7 @@ from airlock.languages import LANGUAGES
 
 __all__ = ["BackendReport", "LanguageReport", "Report", "diagnose"]
 
-SANDBOX_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+_SANDBOX_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 
 
 @dataclass
@@ -74,7 +74,7 @@ class Report:
 
 
 def _in_sandbox_path(program: str) -> bool:
-    return any(os.access(os.path.join(folder, program), os.X_OK) for folder in SANDBOX_PATH)
+    return any(os.access(os.path.join(folder, program), os.X_OK) for folder in _SANDBOX_PATH)
 
 
 def diagnose(settings: Settings) -> Report:

@@ -159,7 +159,7 @@ def agent_error(error: dict[str, Any]) -> AirlockError:
         "FileExists",
         "DirectoryNotEmpty",
         "NoSpace",
-        "OSError",
+        "FileError",
     ):
         return FileOperationError(f"{kind}: {message}")
     return AgentError(kind, message)

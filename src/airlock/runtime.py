@@ -25,10 +25,10 @@ from typing import Any
 
 from airlock.backends import Backend, create_backend
 from airlock.config import Settings, load_settings
-from airlock.errors import AirlockError, BackendUnavailable, SandboxStateError
+from airlock.errors import AirlockError, BackendUnavailable, EmptyCode, SandboxStateError
 from airlock.languages import COMMAND, get_language
 from airlock.models import ExecutionRequest, ExecutionResult, SandboxLimits, new_ulid
-from airlock.sandbox import OutputCallback, Sandbox
+from airlock.sandbox import OutputCallback, Sandbox, check_code
 
 __all__ = ["Runtime", "RuntimeState"]
 
@@ -137,8 +137,14 @@ class Runtime:
         return await self.execute(ExecutionRequest(code=code, language=language, context=context))
 
     def _validate(self, request: ExecutionRequest) -> None:
-        if request.language != COMMAND:
-            get_language(request.language)
+        """Reject what cannot run before a sandbox is spent on it."""
+        if request.language == COMMAND:
+            if not request.argv:
+                raise EmptyCode("a command needs a non-empty argv")
+            check_code("\0".join(request.argv), self.settings.max_code_bytes)
+            return
+        get_language(request.language)
+        check_code(request.code, self.settings.max_code_bytes)
 
     async def _acquire(self, request: ExecutionRequest) -> Sandbox:
         language = "bash" if request.language == COMMAND else request.language

@@ -13,11 +13,12 @@ import asyncio
 import base64
 import codecs
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airlock.errors import CodeTooLarge, ControlTimeout, EmptyCode, SandboxDied, SandboxStateError
+from airlock.errors import CodeTooLarge, ControlTimeout, EmptyCode, InvalidRequest, SandboxDied, SandboxStateError
 from airlock.languages import COMMAND, get_language
 from airlock.models import (
     USE_DEFAULT,
@@ -33,11 +34,12 @@ if TYPE_CHECKING:
     from airlock.backends.base import Environment
     from airlock.config import Settings
 
-__all__ = ["DEFAULT_CONTEXT", "FileInfo", "OutputCallback", "Sandbox"]
+__all__ = ["DEFAULT_CONTEXT", "FileInfo", "OutputCallback", "Sandbox", "check_code"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT = "default"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OutputCallback = Callable[[OutputChunk], None]
 
 _TRANSITIONS = {
@@ -46,6 +48,15 @@ _TRANSITIONS = {
     SandboxState.STOPPED: {SandboxState.RUNNING, SandboxState.DESTROYED},
     SandboxState.DESTROYED: set(),
 }
+
+
+def check_code(code: str, max_bytes: int) -> None:
+    """Raise unless ``code`` is something to run, and within ``max_bytes``."""
+    if not code.strip():
+        raise EmptyCode("there is no code to run")
+    size = len(code.encode())
+    if size > max_bytes:
+        raise CodeTooLarge(f"code is {size} bytes; the limit is {max_bytes} (max_code_bytes)")
 
 
 @dataclass(frozen=True)
@@ -220,11 +231,7 @@ class Sandbox:
                 task.cancel()
 
     def _check_code(self, code: str) -> None:
-        if not code.strip():
-            raise EmptyCode("there is no code to run")
-        size = len(code.encode())
-        if size > self._settings.max_code_bytes:
-            raise CodeTooLarge(f"code is {size} bytes; the limit is {self._settings.max_code_bytes} (max_code_bytes)")
+        check_code(code, self._settings.max_code_bytes)
 
     async def _exec(
         self,
@@ -242,9 +249,13 @@ class Sandbox:
         cap = self._settings.max_output_bytes if isinstance(max_output_bytes, UseDefault) else max_output_bytes
         if isinstance(stdin, str):
             stdin = stdin.encode()
+        env = {str(k): str(v) for k, v in (env or {}).items()}
+        bad = [key for key in env if not _ENV_NAME.fullmatch(key)]
+        if bad:
+            raise InvalidRequest(f"invalid environment variable names: {', '.join(map(repr, bad))}")
         params = {
             **plan,
-            "env": {str(k): str(v) for k, v in (env or {}).items()},
+            "env": env,
             "cwd": cwd,
             "stdin_b64": None if stdin is None else base64.b64encode(stdin).decode(),
             "timeout_ms": timeout,

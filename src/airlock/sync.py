@@ -19,13 +19,14 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from airlock.config import Settings
+from airlock.errors import SandboxStateError
 from airlock.models import ExecutionRequest, ExecutionResult
 from airlock.runtime import Runtime
 from airlock.sandbox import Sandbox
 
 __all__ = ["SyncRuntime", "SyncSandbox"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 class _LoopThread:
@@ -34,7 +35,10 @@ class _LoopThread:
         self.thread = threading.Thread(target=self.loop.run_forever, name="airlock-sync", daemon=True)
         self.thread.start()
 
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+    def call(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        if self.loop.is_closed():
+            coro.close()
+            raise SandboxStateError("this runtime is closed")
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     def stop(self) -> None:

@@ -49,7 +49,7 @@ def _oserror(exc: OSError, path: str) -> FileOpError:
         39: "DirectoryNotEmpty",
         122: "NoSpace",
     }
-    return FileOpError(kinds.get(exc.errno or 0, "OSError"), f"{path}: {exc.strerror}")
+    return FileOpError(kinds.get(exc.errno or 0, "FileError"), f"{path}: {exc.strerror}")
 
 
 def write(agent: Agent, message: dict[str, Any]) -> dict[str, Any]:

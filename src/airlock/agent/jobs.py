@@ -12,7 +12,7 @@ import os
 import time
 
 from output import OutputSink, drain
-from procs import MARKER, SpawnError, child_setup, kill_tree, spawn
+from procs import SpawnError, child_setup, kill_tree, now_ticks, spawn
 from protocol import decode_bytes, dumps, loads
 from pyrun import run_python_source
 
@@ -98,12 +98,13 @@ class Job:
         self.meta: dict[str, Any] = {}
         self.timed_out = self.cancelled = self.done = False
         self.started = time.monotonic()
+        self.since = now_ticks()
         inline_cap = int(params.get("max_output_bytes", 65536))
         on_chunk = agent.chunk_sender(req_id) if params.get("stream") else None
         spill = os.path.join(agent.scratch, "output", self.marker)
         self.stdout = OutputSink("stdout", inline_cap, spill + ".stdout", agent.spill_cap, on_chunk)
         self.stderr = OutputSink("stderr", inline_cap, spill + ".stderr", agent.spill_cap, on_chunk)
-        self.env = {**agent.base_env, **params.get("env", {}), MARKER: self.marker}
+        self.env = {**agent.base_env, **params.get("env", {})}
         self.cwd = agent.resolve_cwd(params.get("cwd"))
         self.stdin_path = self._stdin_file(params.get("stdin_b64"))
         timeout_ms = params.get("timeout_ms")
@@ -131,7 +132,7 @@ class Job:
     def kill(self) -> None:
         if self.on_kill is not None:
             self.on_kill()
-        kill_tree(self.pids, self.marker)
+        kill_tree(self.pids, since=self.since, spare=self.agent.busy_pids(self))
 
     def finish(self, exit_code: int, error: dict[str, Any] | None = None, **meta: Any) -> None:
         if self.done:
@@ -174,13 +175,16 @@ class Job:
         try:
             pid = spawn(argv, env, self.cwd, {0: stdin, 1: piped.out_w, 2: piped.err_w})
         except SpawnError as exc:
-            piped.abandon()
-            self.stderr.write(f"{exc}\n".encode())
-            self.finish(127, {"name": "SpawnError", "value": str(exc), "traceback": ""})
+            self._not_started(piped, exc)
             return
         finally:
             os.close(stdin)
         piped.started(pid)
+
+    def _not_started(self, piped: Piped, exc: SpawnError) -> None:
+        piped.abandon()
+        self.stderr.write(f"{exc}\n".encode())
+        self.finish(127, {"name": "SpawnError", "value": str(exc), "traceback": ""})
 
     def run_python_fork(self, code: str) -> None:
         """A fresh Python process without interpreter start-up: fork the agent and run the code."""
@@ -188,7 +192,12 @@ class Job:
         piped = Piped(self, self.stdout, self.stderr, self.finish_status)
         info_w = piped.info_pipe()
         stdin = os.open(self.stdin_path, os.O_RDONLY | os.O_CLOEXEC)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # out of pids or memory
+            os.close(stdin)
+            self._not_started(piped, SpawnError(f"cannot start Python: {exc.strerror}"))
+            return
         if pid == 0:  # pragma: no cover - runs in the child
             try:
                 child_setup({0: stdin, 1: piped.out_w, 2: piped.err_w, 3: info_w}, self.cwd)

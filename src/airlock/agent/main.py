@@ -123,6 +123,12 @@ class Agent:
                 sys.path.extend(p for p in self.python_path if p not in sys.path)
             self._site_enabled = True
 
+    def busy_pids(self, besides: Job) -> list[int]:
+        """The leaders of every other execution still running, and every REPL worker."""
+        pids = [pid for job in self.jobs.values() if job is not besides for pid in job.pids]
+        pids += [c.pid for c in self.contexts.values() if c.pid is not None and c.pid not in besides.pids]
+        return pids
+
     def finish_job(self, job: Job, result: dict[str, Any]) -> None:
         self.jobs.pop(job.req_id, None)
         self.reply(job.req_id, result)
@@ -196,7 +202,7 @@ class Agent:
         for context in self.contexts.values():
             context.kill()
         for job in list(self.jobs.values()):
-            kill_tree(job.pids, job.marker)
+            kill_tree(job.pids)
         self.loop.running = False
 
 

@@ -1,9 +1,8 @@
 """Starting and killing processes inside the sandbox. stdlib only.
 
-Every execution runs in a process group of its own and carries a marker in its environment
-(``AIRLOCK_EXEC_ID``), so a timeout can find and kill all of it: the process tree below the leader,
-and anything that detached with ``setsid`` and double-forked (it is re-parented to the agent, which is
-pid 1 or a child subreaper, and still carries the marker in its initial environment).
+Every execution runs in a process group of its own; a timeout kills all of it: the process tree
+below its leader, and whatever started in the sandbox while it ran and does not belong to another
+execution still running (see ``kill_tree``).
 """
 
 from __future__ import annotations
@@ -12,11 +11,16 @@ import _signal
 import contextlib
 import fcntl
 import os
+import time
 
-__all__ = ["MARKER", "SpawnError", "child_setup", "kill_tree", "spawn"]
+__all__ = ["SpawnError", "child_setup", "kill_tree", "now_ticks", "spawn"]
 
-MARKER = "AIRLOCK_EXEC_ID"
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 _FIRST_FREE_FD = 256
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class SpawnError(OSError):
@@ -53,7 +57,12 @@ def child_setup(fd_map: dict[int, int], cwd: str | None) -> None:
 def spawn(argv: list[str], env: dict[str, str], cwd: str | None, fd_map: dict[int, int]) -> int:
     """Fork and exec ``argv``; raise SpawnError if it could not be started."""
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # out of pids or memory: the sandbox's limits, reported as such
+        os.close(err_r)
+        os.close(err_w)
+        raise SpawnError(f"cannot start {argv[0]}: {exc.strerror}") from exc
     if pid == 0:  # pragma: no cover - runs in the child
         try:
             child_setup({**fd_map, _FIRST_FREE_FD - 1: err_w}, cwd)
@@ -75,8 +84,13 @@ def spawn(argv: list[str], env: dict[str, str], cwd: str | None, fd_map: dict[in
     return pid
 
 
-def _process_table() -> dict[int, int]:
-    """pid -> parent pid for every process this agent can see."""
+def now_ticks() -> int:
+    """The time now in the unit of a process's start time in /proc: clock ticks since boot."""
+    return int(time.clock_gettime(time.CLOCK_BOOTTIME) * _TICKS)
+
+
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, start time in ticks since boot) for every process this agent can see."""
     table = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -84,46 +98,46 @@ def _process_table() -> dict[int, int]:
         try:
             with open(f"/proc/{name}/stat", "rb") as stat:
                 fields = stat.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
+            table[int(name)] = (int(fields[1]), int(fields[19]))
+        except (OSError, IndexError, ValueError):
             continue
-        table[int(name)] = int(fields[1])
     return table
 
 
-def _carries_marker(pid: int, needle: bytes) -> bool:
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as environ:
-            return needle in b"\0" + environ.read()
-    except OSError:
-        return False
-
-
-def _targets(roots: list[int], marker: str | None, table: dict[int, int]) -> set[int]:
+def _descendants(roots: Iterable[int], table: dict[int, tuple[int, int]]) -> set[int]:
     children: dict[int, list[int]] = {}
-    for pid, ppid in table.items():
+    for pid, (ppid, _) in table.items():
         children.setdefault(ppid, []).append(pid)
-    found, todo = set(), [r for r in roots if r in table]
+    found: set[int] = set()
+    todo = [root for root in roots if root in table]
     while todo:
         pid = todo.pop()
         if pid not in found:
             found.add(pid)
             todo.extend(children.get(pid, ()))
-    if marker:
-        needle = f"\0{MARKER}={marker}\0".encode()
-        found.update(pid for pid in table if pid not in found and _carries_marker(pid, needle))
     return found
 
 
-def kill_tree(roots: list[int], marker: str | None) -> None:
-    """SIGKILL ``roots``, all their descendants and every process carrying ``marker``.
+def kill_tree(roots: list[int], *, since: int | None = None, spare: Iterable[int] = ()) -> None:
+    """SIGKILL ``roots`` and all their descendants; with ``since``, also every process of the sandbox
+    that started at or after that moment (``now_ticks()``), except the trees of ``spare``.
 
+    The start time is what catches a child that detached (``setsid`` and a double fork re-parent it
+    to the agent, out of the tree) and cleared its environment: a process cannot forge it. The
+    sandbox's processes are the agent's descendants (it is pid 1, or a child subreaper).
     Processes are stopped first and killed once no new ones appear, so a fork bomb cannot outrun
     the sweep.
     """
     me = os.getpid()
+    spare = list(spare)
     stopped: set[int] = set()
     for _ in range(200):
-        fresh = _targets(roots, marker, _process_table()) - stopped - {me}
+        table = _process_table()
+        targets = _descendants(roots, table)
+        if since is not None:
+            ours = _descendants([me], table) - _descendants(spare, table)
+            targets |= {pid for pid in ours if table[pid][1] >= since}
+        fresh = targets - stopped - {me}
         if not fresh:
             break
         for pid in fresh:

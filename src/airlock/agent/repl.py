@@ -14,7 +14,7 @@ import os
 import sys
 
 from output import drain
-from procs import MARKER, SpawnError, child_setup, kill_tree, spawn
+from procs import SpawnError, child_setup, kill_tree, spawn
 from protocol import dumps, loads
 from pyrun import run_python_source
 
@@ -125,7 +125,7 @@ class Context:
             os.write(self.fds["cmd_w"], self._command(job, code))
 
     def _command(self, job: Job, code: str) -> bytes:
-        env = {**job.params.get("env", {}), MARKER: job.marker}
+        env = job.params.get("env", {})
         if self.kind != "bash":
             return (dumps({"code": code, "cwd": job.cwd, "env": env, "stdin": job.stdin_path}) + "\n").encode()
         import shlex  # only bash needs it, and it imports re
@@ -134,11 +134,11 @@ class Context:
         os.makedirs(os.path.dirname(cell), exist_ok=True)
         with open(cell, "w", encoding="utf-8") as file:
             file.write(code)
-        exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
+        exports = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in env.items())
         cd = f"cd -- {shlex.quote(job.cwd)} && " if job.params.get("cwd") else ""
         quoted = shlex.quote(cell)
         return (
-            f"export {exports}\n{{ {cd}. {quoted}; }} < {shlex.quote(job.stdin_path)}\n"
+            f"{exports}{{ {cd}. {quoted}; }} < {shlex.quote(job.stdin_path)}\n"
             f"printf '%s\\n' \"$?\" >&{BASH_RESULT_FD}; rm -f {quoted}\n"
         ).encode()
 
@@ -171,6 +171,10 @@ class Context:
             else:
                 fds = {0: cmd_r, 1: out_w, 2: err_w, BASH_RESULT_FD: res_w}
                 self.pid = spawn(["bash", "--noprofile", "--norc"], env, cwd, fds)
+        except BaseException:
+            for fd in (cmd_w, res_r, out_r, err_r):
+                os.close(fd)
+            raise
         finally:
             for fd in (cmd_r, res_w, out_w, err_w, null):
                 os.close(fd)
@@ -228,7 +232,7 @@ class Context:
     def kill(self) -> None:
         """Kill the worker and everything it started; the context starts afresh on its next job."""
         if self.pid is not None:
-            kill_tree([self.pid], None)
+            kill_tree([self.pid])
 
 
 def _error(name: str, value: str) -> dict[str, str]:

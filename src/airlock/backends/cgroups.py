@@ -21,8 +21,8 @@ __all__ = ["Cgroup", "CgroupSupport", "probe"]
 
 logger = logging.getLogger(__name__)
 
-CONTROLLERS = ("memory", "pids", "cpu")
-CPU_PERIOD_US = 100_000
+_CONTROLLERS = ("memory", "pids", "cpu")
+_CPU_PERIOD_US = 100_000
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _mounts() -> list[tuple[str, str, set[str]]]:
 
 def _probe_v1(own: dict[str, str], mounts: list[tuple[str, str, set[str]]]) -> dict[str, Path]:
     parents = {}
-    for controller in CONTROLLERS:
+    for controller in _CONTROLLERS:
         for fstype, point, options in mounts:
             if fstype == "cgroup" and controller in options and controller in own:
                 parent = Path(point) / own[controller].lstrip("/")
@@ -73,7 +73,7 @@ def _probe_v2(own: dict[str, str], mounts: list[tuple[str, str, set[str]]]) -> P
         if fstype == "cgroup2" and "" in own:
             parent = Path(point) / own[""].lstrip("/")
             available = set((Path(point) / "cgroup.controllers").read_text().split())
-            if set(CONTROLLERS) <= available and os.access(parent, os.W_OK):
+            if set(_CONTROLLERS) <= available and os.access(parent, os.W_OK):
                 return parent
     return None
 
@@ -84,7 +84,7 @@ def probe() -> CgroupSupport:
     except OSError as exc:
         return CgroupSupport(None, {}, f"cannot read the process's cgroups: {exc}")
     v1 = _probe_v1(own, mounts)
-    if set(v1) == set(CONTROLLERS):
+    if set(v1) == set(_CONTROLLERS):
         return CgroupSupport(1, v1)
     v2 = _probe_v2(own, mounts)
     if v2 is not None:
@@ -121,14 +121,14 @@ class Cgroup:
 
     def _apply(self, limits: SandboxLimits) -> None:
         memory = str(limits.memory_mb * 1024 * 1024)
-        quota = str(int(limits.cpus * CPU_PERIOD_US))
+        quota = str(int(limits.cpus * _CPU_PERIOD_US))
         if self.version == 1:
             _write(self.dirs["memory"] / "memory.limit_in_bytes", memory)
             swap = self.dirs["memory"] / "memory.memsw.limit_in_bytes"
             if swap.exists():
                 _write(swap, memory)
             _write(self.dirs["pids"] / "pids.max", str(limits.pids))
-            _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+            _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(_CPU_PERIOD_US))
             _write(self.dirs["cpu"] / "cpu.cfs_quota_us", quota)
         else:
             root = self.dirs[""]
@@ -137,7 +137,7 @@ class Cgroup:
             if (root / "memory.swap.max").exists():
                 _write(root / "memory.swap.max", "0")
             _write(root / "pids.max", str(limits.pids))
-            _write(root / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+            _write(root / "cpu.max", f"{quota} {_CPU_PERIOD_US}")
 
     def procs_files(self) -> list[str]:
         """The files a new process writes its pid to, to join every controller."""

@@ -25,13 +25,13 @@ from airlock.models import Capability, SandboxLimits
 
 __all__ = ["NamespaceBackend", "NamespaceEnvironment"]
 
-AGENT_MOUNT = "/run/airlock/agent"
-WORKSPACE = "/workspace"
-SCRATCH = "/tmp/.airlock"
-INSIDE_UID = 1000
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "nsswitch.conf", "mime.types")
-NETWORK_ETC_FILES = ("resolv.conf", "hosts", "ssl", "ca-certificates", "gai.conf")
-INSTALL_HINT = "install it with: apt-get install bubblewrap"
+_AGENT_MOUNT = "/run/airlock/agent"
+_WORKSPACE = "/workspace"
+_SCRATCH = "/tmp/.airlock"
+_INSIDE_UID = 1000
+_ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "nsswitch.conf", "mime.types")
+_NETWORK_ETC_FILES = ("resolv.conf", "hosts", "ssl", "ca-certificates", "gai.conf")
+_INSTALL_HINT = "install it with: apt-get install bubblewrap"
 
 
 def _memfd(name: str, data: bytes) -> int:
@@ -68,22 +68,25 @@ class NamespaceEnvironment(Environment):
         # No --new-session: setsid costs ~4 ms under sched_autogroup. The terminal it guards against
         # (TIOCSTI) is out of reach anyway: /dev/tty is /dev/null and no tty fd is passed in.
         args += ["--die-with-parent", "--as-pid-1", "--cap-drop", "ALL", "--hostname", "airlock", "--disable-userns"]
-        args += ["--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID)]
+        args += ["--uid", str(_INSIDE_UID), "--gid", str(_INSIDE_UID)]
         args += self.backend.system_mounts(self.limits.network)
-        passwd = f"root:x:0:0::/:/usr/sbin/nologin\nuser:x:{INSIDE_UID}:{INSIDE_UID}::{WORKSPACE}:/bin/bash\n"
-        group = f"root:x:0:\nuser:x:{INSIDE_UID}:\n"
+        passwd = f"root:x:0:0::/:/usr/sbin/nologin\nuser:x:{_INSIDE_UID}:{_INSIDE_UID}::{_WORKSPACE}:/bin/bash\n"
+        group = f"root:x:0:\nuser:x:{_INSIDE_UID}:\n"
         args += data("passwd", passwd.encode(), "/etc/passwd") + data("group", group.encode(), "/etc/group")
         args += data("hostname", b"airlock\n", "/etc/hostname")
+        tmpfs = str(self.limits.tmpfs_mb * 1024 * 1024)
         args += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", "/dev/null", "/dev/tty"]
-        args += ["--size", str(self.limits.tmpfs_mb * 1024 * 1024), "--tmpfs", "/tmp"]
-        args += ["--dir", "/run/airlock", "--dir", AGENT_MOUNT, "--dir", f"{AGENT_MOUNT}/__pycache__"]
+        args += ["--size", tmpfs, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
+        args += ["--size", tmpfs, "--tmpfs", "/tmp"]
+        args += ["--dir", "/run/airlock", "--dir", _AGENT_MOUNT, "--dir", f"{_AGENT_MOUNT}/__pycache__"]
         for name, content in self.backend.agent_files().items():
-            args += data(name, content, f"{AGENT_MOUNT}/{name}")
-        args += ["--bind", str(self.workspace), WORKSPACE, "--chdir", WORKSPACE]
-        args += ["--clearenv"]
+            args += data(name, content, f"{_AGENT_MOUNT}/{name}")
+        args += ["--bind", str(self.workspace), _WORKSPACE, "--chdir", _WORKSPACE]
+        # Everything but /tmp, /dev/shm (both size-capped) and /workspace is read-only, the root too.
+        args += ["--remount-ro", "/", "--clearenv"]
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": WORKSPACE,
+            "HOME": _WORKSPACE,
             "TMPDIR": "/tmp",
             "LANG": "C.UTF-8",
             "USER": "user",
@@ -92,8 +95,8 @@ class NamespaceEnvironment(Environment):
         }
         for key, value in env.items():
             args += ["--setenv", key, value]
-        agent = self.agent_config(WORKSPACE, SCRATCH)
-        args += ["--", *agent_argv(config.python, AGENT_MOUNT, agent)]
+        agent = self.agent_config(_WORKSPACE, _SCRATCH)
+        args += ["--", *agent_argv(config.python, _AGENT_MOUNT, agent)]
         return AgentLaunch(
             argv=args,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
@@ -165,7 +168,7 @@ class NamespaceBackend(Backend):
     def probe(self, deep: bool) -> Availability:
         bwrap = shutil.which(self.config.bwrap)
         if bwrap is None:
-            return Availability(False, f"{self.config.bwrap!r} (bubblewrap) is not installed", INSTALL_HINT)
+            return Availability(False, f"{self.config.bwrap!r} (bubblewrap) is not installed", _INSTALL_HINT)
         if not os.access(self.config.python, os.X_OK):
             return Availability(
                 False, f"the agent's interpreter {self.config.python} is missing", "apt-get install python3"
@@ -200,7 +203,7 @@ class NamespaceBackend(Backend):
                 extra_groups=[] if os.geteuid() == 0 else None,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return Availability(False, f"bubblewrap could not run: {exc}", INSTALL_HINT)
+            return Availability(False, f"bubblewrap could not run: {exc}", _INSTALL_HINT)
         if result.returncode != 0:
             reason = result.stderr.strip() or f"exit code {result.returncode}"
             return Availability(
@@ -225,7 +228,7 @@ class NamespaceBackend(Backend):
                 args += ["--symlink", os.readlink(host), f"/{name}"]
             elif host.is_dir():
                 args += ["--ro-bind", str(host), f"/{name}"]
-        for name in ETC_FILES + (NETWORK_ETC_FILES if network else ()):
+        for name in _ETC_FILES + (_NETWORK_ETC_FILES if network else ()):
             if (Path("/etc") / name).exists():
                 args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
         for path in self.config.extra_ro_binds:

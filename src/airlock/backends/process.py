@@ -21,7 +21,7 @@ from airlock.models import Capability, SandboxLimits
 
 __all__ = ["ProcessBackend", "ProcessEnvironment"]
 
-PR_SET_PDEATHSIG = 1
+_PR_SET_PDEATHSIG = 1
 
 
 class ProcessEnvironment(Environment):
@@ -51,14 +51,14 @@ class ProcessEnvironment(Environment):
 
     def _preexec(self) -> None:
         """rlimits, and the agent dies with Airlock (its children are found by their marker)."""
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (self.limits.max_file_bytes * 4,) * 2)
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
 
     def kill_everything(self) -> None:
         roots = [self.process.pid] if self.process is not None and self.process.returncode is None else []
-        kill_tree(roots, None)
+        kill_tree(roots)
         _kill_marked(f"\0{self.marker}\0".encode())
 
 
