@@ -70,6 +70,10 @@ class Loop:
         """Call ``callback(wait_status)`` once ``pid`` exits."""
         self._children[pid] = callback
 
+    def unwatch_child(self, pid: int) -> None:
+        """Forget ``pid``: its exit was handled elsewhere."""
+        self._children.pop(pid, None)
+
     def _reap(self) -> None:
         try:
             while os.read(self._wake_r, 4096):

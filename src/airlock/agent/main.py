@@ -200,6 +200,7 @@ class Agent:
 
     def shutdown(self) -> None:
         for context in self.contexts.values():
+            context.queue.clear()  # nothing new starts while we stop
             context.kill()
         for job in list(self.jobs.values()):
             kill_tree(job.pids)

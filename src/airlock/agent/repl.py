@@ -232,7 +232,12 @@ class Context:
     def kill(self) -> None:
         """Kill the worker and everything it started; the context starts afresh on its next job."""
         if self.pid is not None:
-            kill_tree([self.pid])
+            pid = self.pid
+            kill_tree([pid])
+            # Reap it now, so the next job cannot be handed to the dying worker.
+            _, status = os.waitpid(pid, 0)
+            self.agent.loop.unwatch_child(pid)
+            self._exited(status)
 
 
 def _error(name: str, value: str) -> dict[str, str]:
