@@ -451,6 +451,24 @@ async def test_cgroup_limits_are_out_of_reach(ns_runtime: Runtime) -> None:
     assert escaped(outcomes) == {}
 
 
+async def test_cpu_is_throttled_to_the_limit(ns_runtime: Runtime) -> None:
+    """A busy loop in a sandbox capped at a tenth of a CPU gets throttled by the kernel."""
+    support = probe_cgroups()
+    if not support.usable:
+        pytest.skip(f"no cgroups here: {support.reason}")
+    async with ns_runtime.sandbox(language="python", limits=SandboxLimits(cpus=0.1)) as sb:
+        cpu = support.parents.get("cpu") or support.parents[""]
+        stat = cpu / f"airlock-{sb.id}" / "cpu.stat"
+        quota = stat.with_name("cpu.cfs_quota_us" if "cpu" in support.parents else "cpu.max").read_text().split()[0]
+        result = await sb.exec(
+            "import time\nend = time.monotonic() + 0.5\nwhile time.monotonic() < end: pass\nprint('spun')"
+        )
+        throttled = dict(line.split() for line in stat.read_text().splitlines())["nr_throttled"]
+    assert result.stdout == "spun\n"
+    assert quota == "10000"
+    assert int(throttled) > 0
+
+
 # -- 6. fork bombs ---------------------------------------------------------------------------------
 FORK_BOMBS = {
     "classic": ":(){ :|:& };: ; sleep 60",  # the sleep keeps the exec running until its timeout
