@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from airlock.agent.protocol import PROTOCOL_VERSION, FrameDecoder, encode_frame
-from airlock.errors import ControlTimeout, SandboxDied, SandboxStartError, agent_error
+from airlock.agent.protocol import PROTOCOL_VERSION, FrameDecoder, FrameTooLarge, encode_frame
+from airlock.errors import ControlTimeout, InvalidRequest, SandboxDied, SandboxStartError, agent_error
 
 __all__ = ["AgentChannel", "EventHandler"]
 
@@ -53,19 +52,24 @@ class AgentChannel:
         if self._closed is not None:
             raise SandboxDied(self._closed)
         req_id = next(self._ids)
+        try:
+            frame = encode_frame({"id": req_id, "op": op, **params})
+        except FrameTooLarge as exc:
+            raise InvalidRequest(f"{op}: the request is too large to send ({exc})") from None
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[req_id] = (future, on_event)
         try:
-            self._writer.write(encode_frame({"id": req_id, "op": op, **params}))
-            await self._writer.drain()
+            try:
+                self._writer.write(frame)
+                await self._writer.drain()
+            except (ConnectionError, RuntimeError) as exc:  # the pipe to the agent is gone
+                raise SandboxDied(f"lost the agent of {self._name}: {exc}") from exc
             reply = await asyncio.wait_for(future, timeout)
         except TimeoutError:
             raise ControlTimeout(f"{op} in {self._name} got no answer within {timeout:g}s") from None
         except asyncio.CancelledError:  # the caller gave up: tell the agent to kill what it started
             self.send_nowait("cancel", {"target": req_id})
             raise
-        except (ConnectionError, RuntimeError) as exc:
-            raise SandboxDied(f"lost the agent of {self._name}: {exc}") from exc
         finally:
             self._pending.pop(req_id, None)
         if not reply.get("ok"):
@@ -104,11 +108,15 @@ class AgentChannel:
         if entry is None:
             return
         future, on_event = entry
-        if "ev" in message:
-            if on_event is not None:
+        if "ev" not in message:
+            if not future.done():
+                future.set_result(message)
+        elif on_event is not None and not future.done():
+            try:
                 on_event(message)
-        elif not future.done():
-            future.set_result(message)
+            except Exception as exc:  # noqa: BLE001 - handed to the caller: its request fails, not the channel
+                future.set_exception(exc)
+                self.send_nowait("cancel", {"target": req_id})
 
     def _close(self, reason: str) -> None:
         self._closed = reason
@@ -125,5 +133,9 @@ class AgentChannel:
         if not self._writer.is_closing():
             self._writer.close()
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await self._task
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # closing must always succeed; what broke was logged where it broke
+            logger.exception("the channel of %s ended with an error", self._name)

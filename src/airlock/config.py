@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from airlock.errors import ConfigError
-from airlock.models import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, SandboxLimits
+from airlock.models import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, MAX_INLINE_OUTPUT_BYTES, SandboxLimits
 
 __all__ = ["BackendName", "NamespaceConfig", "ProcessConfig", "Settings", "default_home", "load_settings"]
 
@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     )
     backend: BackendName = "namespace"
     default_timeout_ms: int = Field(DEFAULT_TIMEOUT_MS, ge=1)
-    max_output_bytes: int = Field(DEFAULT_MAX_OUTPUT_BYTES, ge=0)
+    max_output_bytes: int = Field(DEFAULT_MAX_OUTPUT_BYTES, ge=0, le=MAX_INLINE_OUTPUT_BYTES)
     max_code_bytes: int = Field(1024 * 1024, ge=1)
     control_timeout_s: float = Field(15.0, gt=0, description="agent start, file operations and other control steps")
     timeout_grace_s: float = Field(5.0, gt=0, description="past an exec's own timeout, the host kills the sandbox")

@@ -10,11 +10,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from airlock.agent.protocol import MAX_FRAME_BYTES
 from airlock.errors import ExecutionFailed, ExecutionTimeout
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_BYTES",
     "DEFAULT_TIMEOUT_MS",
+    "MAX_INLINE_OUTPUT_BYTES",
+    "MAX_PAYLOAD_BYTES",
     "USE_DEFAULT",
     "Capability",
     "ExecutionContext",
@@ -31,6 +34,9 @@ __all__ = [
 
 DEFAULT_TIMEOUT_MS = 30_000
 DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024
+#: Limits that keep every reply within one protocol frame (base64 inflates by 4/3).
+MAX_PAYLOAD_BYTES = MAX_FRAME_BYTES * 3 // 4 - 1024 * 1024
+MAX_INLINE_OUTPUT_BYTES = MAX_PAYLOAD_BYTES // 2
 
 
 class UseDefault(Enum):
@@ -94,7 +100,7 @@ class SandboxLimits(_Model):
     pids: int = Field(256, ge=8)
     cpus: float = Field(1.0, gt=0)
     tmpfs_mb: int = Field(256, ge=1)
-    max_file_bytes: int = Field(32 * 1024 * 1024, ge=1)
+    max_file_bytes: int = Field(32 * 1024 * 1024, ge=1, le=MAX_PAYLOAD_BYTES)
     spill_bytes: int = Field(64 * 1024 * 1024, ge=0, description="cap of each stream's spill file")
     network: bool = False
 
@@ -108,7 +114,7 @@ class ExecutionContext(_Model):
     env_vars: dict[str, str] = Field(default_factory=dict)
     capture_stdout: bool = True
     capture_stderr: bool = True
-    max_output_bytes: int = Field(DEFAULT_MAX_OUTPUT_BYTES, ge=0)
+    max_output_bytes: int = Field(DEFAULT_MAX_OUTPUT_BYTES, ge=0, le=MAX_INLINE_OUTPUT_BYTES)
     cancellation_token: str | None = None
     session_token: str | None = None
     recursion_depth: int = Field(0, ge=0)

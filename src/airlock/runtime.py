@@ -49,6 +49,10 @@ class Runtime:
         self._backends: dict[str, Backend] = {}
         self._sandboxes: dict[str, Sandbox] = {}
 
+    @property
+    def closed(self) -> bool:
+        return self.state is RuntimeState.CLOSED
+
     async def __aenter__(self) -> Runtime:
         return self
 
@@ -86,7 +90,7 @@ class Runtime:
         start: bool = True,
     ) -> Sandbox:
         """A new sandbox, started unless ``start=False``. Destroy it, or let the runtime do it."""
-        if self.state is RuntimeState.CLOSED:
+        if self.closed:
             raise SandboxStateError("this runtime is closed")
         get_language(language)
         chosen = self.backend(backend)
@@ -94,12 +98,14 @@ class Runtime:
         environment = await chosen.create(sandbox_id, limits or self.settings.limits, dict(env or {}))
         sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language)
         self._sandboxes[sandbox_id] = sandbox
-        if start:
-            try:
+        try:
+            if start:
                 await sandbox.start()
-            except BaseException:
-                await self._forget(sandbox)
-                raise
+            if self.closed:  # closed while we were creating it: aclose could not see it
+                raise SandboxStateError("this runtime was closed while the sandbox was created")
+        except BaseException:
+            await self._forget(sandbox)
+            raise
         return sandbox
 
     @asynccontextmanager

@@ -18,7 +18,15 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airlock.errors import CodeTooLarge, ControlTimeout, EmptyCode, InvalidRequest, SandboxDied, SandboxStateError
+from airlock.errors import (
+    CodeTooLarge,
+    ControlTimeout,
+    EmptyCode,
+    FileTooLarge,
+    InvalidRequest,
+    SandboxDied,
+    SandboxStateError,
+)
 from airlock.languages import COMMAND, get_language
 from airlock.models import (
     USE_DEFAULT,
@@ -203,32 +211,16 @@ class Sandbox:
     async def stream(
         self, code: str, language: str | None = None, **kwargs: Any
     ) -> AsyncIterator[OutputChunk | ExecutionResult]:
-        """Yield output chunks as they come, then the result."""
-        queue: asyncio.Queue[OutputChunk | ExecutionResult] = asyncio.Queue()
+        """Yield output chunks as they come, then the result (or raise the exec's exception)."""
+        queue: asyncio.Queue[OutputChunk | None] = asyncio.Queue()
         task = asyncio.create_task(self.exec(code, language, on_output=queue.put_nowait, **kwargs))
-
-        def deliver(done: asyncio.Task[ExecutionResult]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                queue.put_nowait(done.result())
-
-        task.add_done_callback(deliver)
+        task.add_done_callback(lambda _: queue.put_nowait(None))
         try:
-            while True:
-                getter = asyncio.ensure_future(queue.get())
-                await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    while not queue.empty():
-                        yield queue.get_nowait()
-                    task.result()  # re-raise the exec's exception
-                    continue
-                item = getter.result()
-                yield item
-                if isinstance(item, ExecutionResult):
-                    return
+            while (chunk := await queue.get()) is not None:
+                yield chunk
+            yield task.result()
         finally:
-            if not task.done():
-                task.cancel()
+            task.cancel()
 
     def _check_code(self, code: str) -> None:
         check_code(code, self._settings.max_code_bytes)
@@ -249,6 +241,8 @@ class Sandbox:
         cap = self._settings.max_output_bytes if isinstance(max_output_bytes, UseDefault) else max_output_bytes
         if isinstance(stdin, str):
             stdin = stdin.encode()
+        if stdin is not None and len(stdin) > self._env.limits.max_file_bytes:
+            raise InvalidRequest(f"stdin is {len(stdin)} bytes; the limit is {self._env.limits.max_file_bytes}")
         env = {str(k): str(v) for k, v in (env or {}).items()}
         bad = [key for key in env if not _ENV_NAME.fullmatch(key)]
         if bad:
@@ -347,6 +341,8 @@ class Sandbox:
     async def write_file(self, path: str, data: bytes | str, *, mode: int = 0o644, append: bool = False) -> int:
         """Write a file in the workspace (atomically, unless appending); returns its size."""
         raw = data.encode() if isinstance(data, str) else data
+        if len(raw) > self._env.limits.max_file_bytes:
+            raise FileTooLarge(f"{path}: {len(raw)} bytes; the limit is {self._env.limits.max_file_bytes}")
         payload = {"path": path, "b64": base64.b64encode(raw).decode(), "mode": mode, "append": append}
         reply = await self._request("file.write", payload)
         return int(reply["size"])

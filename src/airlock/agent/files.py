@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 
-from protocol import decode_bytes, encode_bytes
+from protocol import RequestError, decode_bytes, encode_bytes
 
 TYPE_CHECKING = False  # typing itself is not imported: the agent starts faster without it
 if TYPE_CHECKING:
@@ -18,13 +18,9 @@ if TYPE_CHECKING:
 
     from main import Agent
 
-__all__ = ["FileOpError", "delete", "listdir", "mkdir", "read", "write"]
+__all__ = ["delete", "listdir", "mkdir", "read", "write"]
 
-
-class FileOpError(Exception):
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
+FileOpError = RequestError
 
 
 def _resolve(agent: Agent, path: str) -> str:
@@ -95,6 +91,7 @@ def read(agent: Agent, message: dict[str, Any]) -> dict[str, Any]:
 
 def _entry(directory: str, name: str) -> dict[str, Any]:
     info = os.lstat(os.path.join(directory, name))
+    name = name.encode(errors="surrogateescape").decode(errors="replace")  # JSON text, whatever the bytes
     kind = (
         "dir"
         if stat.S_ISDIR(info.st_mode)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["Job", "Piped"]
 
 COMPILE_OUTPUT_CAP = 64 * 1024
+ERROR_FIELD_CAP = 16 * 1024  # of an exception's name, value and traceback
+INFO_CAP = 4 * ERROR_FIELD_CAP
 
 
 class Piped:
@@ -34,24 +36,23 @@ class Piped:
     def __init__(self, job: Job, out: OutputSink, err: OutputSink, on_exit: Callable[[int, bytes], None]) -> None:
         self.job = job
         self.on_exit = on_exit
-        self.readers: dict[int, OutputSink | None] = {}
+        self.readers: dict[int, OutputSink] = {}
         self.write_ends: list[int] = []
-        self.out_w = self._pipe(out)[1]
-        self.err_w = self._pipe(err)[1]
-        self.info_r = -1
+        self.out_w = self._pipe(out)
+        self.err_w = self._pipe(err)
+        self.info = OutputSink("info", INFO_CAP, "", 0)
 
-    def _pipe(self, sink: OutputSink | None) -> tuple[int, int]:
+    def _pipe(self, sink: OutputSink) -> int:
         read_end, write_end = os.pipe2(os.O_CLOEXEC)
         os.set_blocking(read_end, False)
         self.readers[read_end] = sink
         self.write_ends.append(write_end)
         self.job.agent.loop.add_reader(read_end, lambda: self._readable(read_end))
-        return read_end, write_end
+        return write_end
 
     def info_pipe(self) -> int:
         """A third pipe for a forked Python child to report its exception as JSON."""
-        self.info_r, write_end = self._pipe(None)
-        return write_end
+        return self._pipe(self.info)
 
     def started(self, pid: int) -> None:
         for fd in self.write_ends:
@@ -66,8 +67,6 @@ class Piped:
             self._close(fd)
 
     def _readable(self, fd: int) -> None:
-        if fd == self.info_r:
-            return  # read once the child has exited
         if drain(fd, self.readers[fd]):
             self._close(fd)
 
@@ -77,15 +76,10 @@ class Piped:
         os.close(fd)
 
     def _exited(self, status: int) -> None:
-        info = b""
         for fd in list(self.readers):
-            if fd == self.info_r:
-                with contextlib.suppress(OSError):
-                    info = os.read(fd, 1 << 20)
-            else:
-                drain(fd, self.readers[fd])
+            drain(fd, self.readers[fd])
             self._close(fd)
-        self.on_exit(status, info)
+        self.on_exit(status, bytes(self.info.inline))
 
 
 class Job:
@@ -106,19 +100,21 @@ class Job:
         self.stderr = OutputSink("stderr", inline_cap, spill + ".stderr", agent.spill_cap, on_chunk)
         self.env = {**agent.base_env, **params.get("env", {})}
         self.cwd = agent.resolve_cwd(params.get("cwd"))
-        self.stdin_path = self._stdin_file(params.get("stdin_b64"))
+        self.stdin_path = os.devnull
         timeout_ms = params.get("timeout_ms")
         self.timer = agent.loop.call_later(timeout_ms / 1000, self.expire) if timeout_ms else None
         self.on_kill: Callable[[], None] | None = None
 
-    def _stdin_file(self, data_b64: str | None) -> str:
+    def write_stdin(self) -> None:
+        """Put the request's stdin in a file the code reads from."""
+        data_b64 = self.params.get("stdin_b64")
         if data_b64 is None:
-            return os.devnull
+            return
         path = os.path.join(self.agent.scratch, "stdin", self.marker)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as file:
             file.write(decode_bytes(data_b64))
-        return path
+        self.stdin_path = path
 
     # -- ending -------------------------------------------------------------------------------------
     def expire(self) -> None:
@@ -141,7 +137,8 @@ class Job:
         if self.timer is not None:
             self.timer.cancel()
         if self.stdin_path != os.devnull:
-            os.unlink(self.stdin_path)
+            with contextlib.suppress(OSError):  # the code may have deleted it
+                os.unlink(self.stdin_path)
         self.meta.update(meta)
         self.agent.finish_job(
             self,
@@ -159,7 +156,7 @@ class Job:
 
     def finish_status(self, status: int, info: bytes = b"") -> None:
         code = os.waitstatus_to_exitcode(status)
-        error = loads(info.decode()) if info else None
+        error = _error_info(info)
         if code < 0:
             self.finish(128 - code, error, signal=-code)
         else:
@@ -204,7 +201,8 @@ class Job:
                 os.environ.clear()
                 os.environ.update(self.env)
                 code_, error = run_python_source(code, {"__name__": "__main__"})
-                if error:
+                if error:  # bounded, so it always fits the pipe and the agent's cap
+                    error = {key: value[:ERROR_FIELD_CAP] for key, value in error.items()}
                     os.write(3, dumps(error).encode())
             except BaseException as exc:
                 os.write(2, f"airlock agent: {exc!r}\n".encode())
@@ -242,6 +240,9 @@ class Job:
         started = time.monotonic()
 
         def compiled(status: int, _: bytes) -> None:
+            out.close()
+            with contextlib.suppress(OSError):
+                os.unlink(out.spill_path)
             self.meta.update(compile_ms=(time.monotonic() - started) * 1000, compile_cached=False)
             code = os.waitstatus_to_exitcode(status)
             if code != 0 or self.timed_out or self.cancelled:
@@ -254,6 +255,17 @@ class Job:
             self.run_argv(run, env)
 
         self._spawn(Piped(self, out, out, compiled), argv, env)
+
+
+def _error_info(info: bytes) -> dict[str, Any] | None:
+    """The exception a forked child reported, if what it wrote is one."""
+    try:
+        error = loads(info.decode()) if info else None
+    except ValueError:  # garbled or cut: the exit code still tells what happened
+        return None
+    if isinstance(error, dict) and all(isinstance(error.get(k), str) for k in ("name", "value", "traceback")):
+        return error
+    return None
 
 
 def _write(path: str, text: str) -> None:

@@ -21,6 +21,16 @@ if TYPE_CHECKING:
 __all__ = ["Loop", "Timer"]
 
 
+def _guarded(callback: Callable[..., object], *args: object) -> None:
+    """Run a callback; a bug in one must not take the agent, and every context in it, down."""
+    try:
+        callback(*args)
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+
+
 class Timer:
     __slots__ = ("callback", "cancelled", "when")
 
@@ -89,7 +99,7 @@ class Loop:
                 return
             callback = self._children.pop(pid, None)
             if callback is not None:
-                callback(status)
+                _guarded(callback, status)
 
     def _next_timeout(self) -> float | None:
         while self._timers and self._timers[0].cancelled:
@@ -110,9 +120,9 @@ class Loop:
                 # An earlier callback may have closed this fd (and a new one taken its number).
                 callback = self.callbacks.get(fd)
                 if callback is not None and callback is callbacks.get(fd):
-                    callback()
+                    _guarded(callback)
             now = time.monotonic()
             while self._timers and (self._timers[0].cancelled or self._timers[0].when <= now):
                 timer = heapq.heappop(self._timers)
                 if not timer.cancelled:
-                    timer.callback()
+                    _guarded(timer.callback)

@@ -17,19 +17,13 @@ import files
 from jobs import Job
 from loop import Loop
 from procs import kill_tree
-from protocol import PROTOCOL_VERSION, FrameDecoder, encode_bytes, encode_frame, loads
+from protocol import PROTOCOL_VERSION, FrameDecoder, FrameTooLarge, RequestError, encode_bytes, encode_frame, loads
 from repl import KINDS, Context
 
 TYPE_CHECKING = False  # typing itself is not imported: the agent starts faster without it
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
-
-
-class RequestError(Exception):
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 class Agent:
@@ -53,12 +47,12 @@ class Agent:
 
     # -- channel ------------------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
-        view = memoryview(encode_frame(message))
+        self._write(encode_frame(message))
+
+    def _write(self, frame: bytes) -> None:
+        view = memoryview(frame)
         while view:
             view = view[os.write(self.out_fd, view) :]
-
-    def reply(self, req_id: int, result: dict[str, Any]) -> None:
-        self.send({"id": req_id, "ok": True, "result": result})
 
     def fail(self, req_id: int, kind: str, message: str) -> None:
         self.send({"id": req_id, "ok": False, "error": {"type": kind, "message": message}})
@@ -92,8 +86,6 @@ class Agent:
             result = handler(req_id, message)
         except RequestError as exc:
             self.fail(req_id, exc.kind, str(exc))
-        except files.FileOpError as exc:
-            self.fail(req_id, exc.kind, str(exc))
         except (KeyError, TypeError, ValueError) as exc:
             self.fail(req_id, "BadRequest", f"malformed {message.get('op')} request: {exc!r}")
         except OSError as exc:
@@ -101,6 +93,15 @@ class Agent:
         else:
             if result is not None:
                 self.reply(req_id, result)
+
+    def reply(self, req_id: int, result: dict[str, Any]) -> None:
+        """Send a result; one that cannot be sent becomes an error reply, never a dead agent."""
+        try:
+            frame = encode_frame({"id": req_id, "ok": True, "result": result})
+        except (ValueError, TypeError) as exc:  # FrameTooLarge, or text that is not UTF-8
+            self.fail(req_id, "ReplyTooLarge" if isinstance(exc, FrameTooLarge) else "BadReply", str(exc))
+            return
+        self._write(frame)
 
     # -- helpers for jobs ---------------------------------------------------------------------------
     def resolve_cwd(self, cwd: str | None) -> str:
@@ -141,7 +142,11 @@ class Agent:
         job = Job(self, req_id, message)
         self.jobs[req_id] = job
         try:
+            job.write_stdin()
             self._start_job(job, message)
+        except OSError as exc:  # the sandbox's scratch space is full, or the like: a result, not a crash
+            job.stderr.write(f"airlock: cannot run: {exc.strerror}\n".encode())
+            job.finish(127, {"name": "SpawnError", "value": f"cannot run: {exc}", "traceback": ""})
         except BaseException:
             self.jobs.pop(req_id, None)
             if job.timer is not None:
@@ -193,10 +198,6 @@ class Agent:
 
     def op_file_mkdir(self, req_id: int, message: dict[str, Any]) -> dict[str, Any]:
         return files.mkdir(self, message)
-
-    def op_shutdown(self, req_id: int, message: dict[str, Any]) -> None:
-        self.shutdown()
-        self.reply(req_id, {"stopped": True})
 
     def shutdown(self) -> None:
         for context in self.contexts.values():

@@ -58,12 +58,17 @@ class OutputSink:
             self.inline += data
             return
         if self._file is None:
-            self._open_spill()
             room = self.inline_cap - len(self.inline)
+            if self.spill_cap == 0:  # nowhere to spill: the rest is dropped
+                self.inline += data[:room]
+                self.dropped += len(data) - room
+                return
+            self._open_spill()
             self.inline += data[:room]
         self._spill(data)
 
     def _open_spill(self) -> None:
+        """Start the spill file with what was kept inline so far: it holds the stream from byte 0."""
         os.makedirs(os.path.dirname(self.spill_path), exist_ok=True)
         self._file = os.open(self.spill_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         self._spill(bytes(self.inline))

@@ -34,6 +34,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "FrameDecoder",
     "FrameTooLarge",
+    "RequestError",
     "decode_bytes",
     "dumps",
     "encode_bytes",
@@ -79,6 +80,8 @@ try:  # the C half of the json module; json itself imports re, enum and more (~7
             value, end = _scan(text, 0)
         except StopIteration as exc:
             raise ValueError(f"invalid JSON at character {exc.value}") from None
+        except SystemError as exc:  # the C scanner's error path wants json.decoder, not imported here
+            raise ValueError("invalid JSON") from exc
         if text[end:].strip():
             raise ValueError(f"extra data after JSON at character {end}")
         return value
@@ -100,6 +103,14 @@ def encode_bytes(data: bytes) -> str:
 
 def decode_bytes(text: str) -> bytes:
     return binascii.a2b_base64(text)
+
+
+class RequestError(Exception):
+    """A request the agent cannot carry out; ``kind`` names why (``FileNotFound``, ``BadRequest``...)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class FrameTooLarge(ValueError):

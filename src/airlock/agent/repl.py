@@ -112,17 +112,23 @@ class Context:
         while self.current is None and self.queue:
             job, code = self.queue.pop(0)
             job.on_kill = None
-            if self.pid is None:
-                try:
+            try:
+                if self.pid is None:
                     self._start()
-                except (OSError, SpawnError) as exc:
-                    job.finish(127, _error("SpawnError", f"cannot start the {self.kind} context: {exc}"))
-                    continue
+                command = self._command(job, code)
+            except (OSError, SpawnError) as exc:  # out of pids, memory or scratch space
+                job.finish(127, _error("SpawnError", f"cannot run in the {self.kind} context: {exc}"))
+                continue
             self.current = job
             job.pids.append(self.pid)  # type: ignore[arg-type]
             job.meta.update(context=self.name, context_runs=self.runs)
             self.runs += 1
-            os.write(self.fds["cmd_w"], self._command(job, code))
+            try:
+                view = memoryview(command)
+                while view:
+                    view = view[os.write(self.fds["cmd_w"], view) :]
+            except OSError:  # the worker is gone; its end finishes the job
+                self.kill()
 
     def _command(self, job: Job, code: str) -> bytes:
         env = job.params.get("env", {})
@@ -210,11 +216,17 @@ class Context:
             line, self._pending = self._pending.split(b"\n", 1)
             self._drain_output()
             job, self.current = self.current, None
-            if self.kind == "bash":
-                job.finish(int(line))
-            else:
-                reply = loads(line.decode())
-                job.finish(reply["exit_code"], reply["error"])
+            try:
+                if self.kind == "bash":
+                    job.finish(int(line))
+                else:
+                    reply = loads(line.decode())
+                    job.finish(int(reply["exit_code"]), reply["error"])
+            except (ValueError, KeyError, TypeError):  # the code wrote on the worker's result pipe
+                message = "the context's result channel was written to by the code; the context was reset"
+                job.finish(1, _error("ContextCorrupted", message), context_lost=True)
+                self.kill()
+                return
         self._next()
 
     def _exited(self, status: int) -> None:

@@ -72,7 +72,10 @@ class Interpreter:
             out = subprocess.run([python, "-I", "-c", script], capture_output=True, text=True, timeout=20).stdout
         except (OSError, subprocess.TimeoutExpired):
             return cls(python)
-        tag, *path = out.splitlines()
+        lines = out.splitlines()
+        if not lines:
+            return cls(python)
+        tag, *path = lines
         return cls(python, tag, tuple(p for p in path if p.endswith(("site-packages", "dist-packages"))))
 
 
@@ -216,15 +219,17 @@ class Environment(ABC):
 
     async def stop(self) -> None:
         """Kill the agent and everything the sandbox runs; the workspace stays."""
-        if self.channel is not None:
-            await self.channel.aclose()
-        await asyncio.to_thread(self.kill_everything)
-        if self.process is not None:
-            if self.process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self.process.kill()
-            await self.process.wait()
-        self.channel = None
+        try:
+            if self.channel is not None:
+                await self.channel.aclose()
+        finally:
+            self.channel = None
+            await asyncio.to_thread(self.kill_everything)
+            if self.process is not None:
+                if self.process.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        self.process.kill()
+                await self.process.wait()
 
     async def destroy(self) -> None:
         await self.stop()
@@ -284,6 +289,7 @@ class Backend(ABC):
         return environment
 
     def prepare(self, environment: Environment) -> None:
+        self.interpreter()  # probed once per backend, here in a thread rather than on the event loop
         environment.root.parent.mkdir(parents=True, exist_ok=True, mode=0o711)
         environment.root.mkdir(mode=0o700)
         environment.workspace.mkdir()

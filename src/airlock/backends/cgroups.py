@@ -69,12 +69,22 @@ def _probe_v1(own: dict[str, str], mounts: list[tuple[str, str, set[str]]]) -> d
 
 
 def _probe_v2(own: dict[str, str], mounts: list[tuple[str, str, set[str]]]) -> Path | None:
+    """Our v2 cgroup, if sandboxes can get children of it with memory, pids and cpu enabled.
+
+    Enabling controllers for children fails (EBUSY) where our own cgroup holds processes and is
+    not the root: then Airlock needs a delegated subtree to run in.
+    """
     for fstype, point, _ in mounts:
         if fstype == "cgroup2" and "" in own:
             parent = Path(point) / own[""].lstrip("/")
             available = set((Path(point) / "cgroup.controllers").read_text().split())
-            if set(_CONTROLLERS) <= available and os.access(parent, os.W_OK):
-                return parent
+            if not (set(_CONTROLLERS) <= available and os.access(parent, os.W_OK)):
+                continue
+            try:
+                _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in _CONTROLLERS))
+            except OSError:
+                continue
+            return parent
     return None
 
 
@@ -89,7 +99,12 @@ def probe() -> CgroupSupport:
     v2 = _probe_v2(own, mounts)
     if v2 is not None:
         return CgroupSupport(2, {"": v2})
-    return CgroupSupport(None, {}, "no writable cgroup (v1 or v2) with the memory, pids and cpu controllers")
+    return CgroupSupport(
+        None,
+        {},
+        "no writable cgroup with the memory, pids and cpu controllers (cgroup v2 needs a delegated "
+        "subtree, e.g. systemd-run --scope -p Delegate=yes)",
+    )
 
 
 def _write(path: Path, value: str) -> None:
@@ -104,19 +119,17 @@ class Cgroup:
         self.dirs = dirs
 
     @classmethod
-    def create(cls, support: CgroupSupport, name: str, limits: SandboxLimits) -> Cgroup | None:
-        if not support.usable:
-            return None
+    def create(cls, support: CgroupSupport, name: str, limits: SandboxLimits) -> Cgroup:
+        """Make the group with its limits, or raise OSError and leave nothing behind."""
         dirs = {controller: parent / name for controller, parent in support.parents.items()}
         group = cls(support.version or 0, dirs)
         try:
             for path in dirs.values():
                 path.mkdir()
             group._apply(limits)
-        except OSError as exc:
-            logger.warning("cannot set up cgroup %s: %s", name, exc)
-            group.remove()
-            return None
+        except OSError:
+            group.remove(timeout=0.5)
+            raise
         return group
 
     def _apply(self, limits: SandboxLimits) -> None:
@@ -132,7 +145,6 @@ class Cgroup:
             _write(self.dirs["cpu"] / "cpu.cfs_quota_us", quota)
         else:
             root = self.dirs[""]
-            _write(root.parent / "cgroup.subtree_control", "+memory +pids +cpu")
             _write(root / "memory.max", memory)
             if (root / "memory.swap.max").exists():
                 _write(root / "memory.swap.max", "0")

@@ -21,6 +21,7 @@ from pathlib import Path
 from airlock.backends.base import AgentLaunch, Availability, Backend, Environment, agent_argv, agent_bundle
 from airlock.backends.cgroups import Cgroup, CgroupSupport, probe
 from airlock.config import NamespaceConfig, Settings
+from airlock.errors import SandboxStartError
 from airlock.models import Capability, SandboxLimits
 
 __all__ = ["NamespaceBackend", "NamespaceEnvironment"]
@@ -62,7 +63,7 @@ class NamespaceEnvironment(Environment):
             fds.append(_memfd(name, content))
             return ["--ro-bind-data", str(fds[-1]), dest]
 
-        args = [config.bwrap, "--unshare-all", "--unshare-user"]
+        args = [self.backend.bwrap, "--unshare-all", "--unshare-user"]
         if self.limits.network:
             args.append("--share-net")
         # No --new-session: setsid costs ~4 ms under sched_autogroup. The terminal it guards against
@@ -83,7 +84,9 @@ class NamespaceEnvironment(Environment):
             args += data(name, content, f"{_AGENT_MOUNT}/{name}")
         args += ["--bind", str(self.workspace), _WORKSPACE, "--chdir", _WORKSPACE]
         # Everything but /tmp, /dev/shm (both size-capped) and /workspace is read-only, the root too.
-        args += ["--remount-ro", "/", "--clearenv"]
+        args += ["--remount-ro", "/"]
+        # The environment is bwrap's own, passed through: not --setenv, whose values (secrets too)
+        # every host user could read in bwrap's command line.
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": _WORKSPACE,
@@ -93,13 +96,11 @@ class NamespaceEnvironment(Environment):
             "AIRLOCK_SANDBOX_ID": self.sandbox_id,
             **self.env,
         }
-        for key, value in env.items():
-            args += ["--setenv", key, value]
         agent = self.agent_config(_WORKSPACE, _SCRATCH)
         args += ["--", *agent_argv(config.python, _AGENT_MOUNT, agent)]
         return AgentLaunch(
             argv=args,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            env=env,
             pass_fds=tuple(fds),
             preexec=self._preexec(),
             cleanup=fds,
@@ -119,6 +120,8 @@ class NamespaceEnvironment(Environment):
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             if not procs:  # no cgroup: fall back to what rlimits can do
                 resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * 4 << 20,) * 2)
+                if uid is not None:  # per uid, and the uid is this sandbox's alone
+                    resource.setrlimit(resource.RLIMIT_NPROC, (limits.pids, limits.pids))
             if uid is not None:
                 os.setgroups([])
                 os.setresgid(uid, uid, uid)
@@ -135,6 +138,7 @@ class NamespaceEnvironment(Environment):
             self.cgroup.remove()
             self.cgroup = None
         super().remove()
+        self.backend.release_uid(self.uid)
 
 
 class NamespaceBackend(Backend):
@@ -145,6 +149,7 @@ class NamespaceBackend(Backend):
         self.config: NamespaceConfig = settings.namespace
         self._cgroups: CgroupSupport | None = None
         self._sources: dict[str, bytes] = {}
+        self._uids: set[int] = set()
 
     @property
     def cgroups(self) -> CgroupSupport:
@@ -162,8 +167,22 @@ class NamespaceBackend(Backend):
     def python(self) -> str:
         return self.config.python
 
+    @property
+    def bwrap(self) -> str:
+        return shutil.which(self.config.bwrap) or self.config.bwrap
+
     def pick_uid(self) -> int:
-        return self.config.uid_base + secrets.randbelow(self.config.uid_count)
+        """A host uid no other sandbox of this runtime has; random, so other runtimes rarely collide."""
+        if len(self._uids) >= self.config.uid_count:
+            raise SandboxStartError(f"all {self.config.uid_count} sandbox uids are in use")
+        while True:
+            uid = self.config.uid_base + secrets.randbelow(self.config.uid_count)
+            if uid not in self._uids:
+                self._uids.add(uid)
+                return uid
+
+    def release_uid(self, uid: int) -> None:
+        self._uids.discard(uid)
 
     def probe(self, deep: bool) -> Availability:
         bwrap = shutil.which(self.config.bwrap)
@@ -239,9 +258,12 @@ class NamespaceBackend(Backend):
         return NamespaceEnvironment(self, sandbox_id, root, limits, env)
 
     def prepare(self, environment: Environment) -> None:
+        """Directories, ownership and cgroups (in a thread: all of it blocks)."""
         assert isinstance(environment, NamespaceEnvironment)
+        self.agent_files()  # probed and compiled once per backend, off the event loop
         super().prepare(environment)
         if os.geteuid() == 0:
             os.chown(environment.root, environment.uid, environment.uid)
             os.chown(environment.workspace, environment.uid, environment.uid)
-        environment.cgroup = Cgroup.create(self.cgroups, f"airlock-{environment.sandbox_id}", environment.limits)
+        if self.cgroups.usable:  # limits we can enforce, we must: a failure here fails the sandbox
+            environment.cgroup = Cgroup.create(self.cgroups, f"airlock-{environment.sandbox_id}", environment.limits)
