@@ -139,7 +139,11 @@ def _declared_dependencies(distribution: str) -> set[str]:
     seen: set[str] = set()
     pending = [distribution]
     while pending:
-        for requirement in importlib.metadata.requires(pending.pop()) or []:
+        try:
+            requirements = importlib.metadata.requires(pending.pop()) or []
+        except importlib.metadata.PackageNotFoundError:  # for another Python (a marker); not installed
+            continue
+        for requirement in requirements:
             if "extra ==" in requirement:
                 continue
             match = re.match(r"[A-Za-z0-9._-]+", requirement)

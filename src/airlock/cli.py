@@ -59,6 +59,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--stdin", metavar="FILE", help="feed this file to the code's stdin")
     run.add_argument("--backend", help="the isolation backend (default from the settings: namespace)")
 
+    serve = sub.add_parser("serve", help="run the REST server (until SIGTERM or Ctrl-C)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+
+    keys = sub.add_parser("keys", help="API keys of the server")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
+    create_key = keys_sub.add_parser("create", help="make a key; it is printed once, only its hash is kept")
+    create_key.add_argument("--name", required=True)
+    create_key.add_argument("--tenant", help="whose sandboxes the key reaches (default: the name)")
+    keys_sub.add_parser("list", help="the keys (names and tenants, never the keys)")
+
     doctor = sub.add_parser("doctor", help="which backends and languages work on this host, and why not")
     doctor.add_argument("--json", action="store_true")
     languages = sub.add_parser("languages", help="the languages Airlock runs")
@@ -151,6 +162,23 @@ def _report(result: ExecutionResult, as_json: bool) -> int:
     return result.exit_code if 0 <= result.exit_code <= 255 else EXIT_SANDBOX_FAILED
 
 
+async def _keys(args: argparse.Namespace) -> int:
+    from airlock.server.auth import create_key
+    from airlock.store.sqlite import SQLiteStore
+
+    async with SQLiteStore(load_settings().database) as store:
+        if args.keys_command == "create":
+            key, record = await create_key(store, args.name, args.tenant)
+            print(key)
+            print(f"key {record.id} for tenant {record.tenant!r}; it is shown this once", file=sys.stderr)
+        else:
+            for record in await store.list_keys():
+                print(
+                    f"{record.id}  {record.name:<20} tenant={record.tenant}  created={record.created_at:%Y-%m-%d %H:%M}"
+                )
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from airlock.doctor import diagnose
 
@@ -187,6 +215,13 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(args))
         if args.command == "doctor":
             return _doctor(args)
+        if args.command == "serve":
+            from airlock.server import serve
+
+            serve(load_settings(), args.host, args.port)
+            return 0
+        if args.command == "keys":
+            return asyncio.run(_keys(args))
         return _languages(args)
     except (InvalidRequest, ConfigError) as exc:
         _fail(str(exc), EXIT_USAGE)

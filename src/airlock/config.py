@@ -17,7 +17,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from airlock.errors import ConfigError
 from airlock.models import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, MAX_INLINE_OUTPUT_BYTES, SandboxLimits
 
-__all__ = ["BackendName", "NamespaceConfig", "ProcessConfig", "Settings", "default_home", "load_settings"]
+__all__ = [
+    "BackendName",
+    "NamespaceConfig",
+    "ProcessConfig",
+    "ServerConfig",
+    "Settings",
+    "default_home",
+    "load_settings",
+]
 
 BackendName = Literal["process", "namespace"]
 
@@ -49,6 +57,18 @@ class NamespaceConfig(BaseModel):
     extra_ro_binds: list[str] = Field(default_factory=list, description="more host paths, read-only")
 
 
+class ServerConfig(BaseModel):
+    """``airlock serve``: where it listens and what each tenant may use."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_sandboxes_per_tenant: int = Field(20, ge=1, description="live sandboxes (created, running or stopped)")
+    max_concurrent_execs_per_tenant: int = Field(8, ge=1)
+    max_body_bytes: int = Field(48 * 1024 * 1024, ge=1024)
+    shutdown_grace_s: float = Field(10.0, ge=0, description="on SIGTERM, how long in-flight execs may finish")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIRLOCK_", env_nested_delimiter="__", extra="forbid")
 
@@ -67,6 +87,7 @@ class Settings(BaseSettings):
     limits: SandboxLimits = Field(default_factory=SandboxLimits)
     process: ProcessConfig = Field(default_factory=ProcessConfig)
     namespace: NamespaceConfig = Field(default_factory=NamespaceConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -79,6 +100,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = os.environ.get("AIRLOCK_CONFIG") or default_home() / "config.toml"
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+
+    @property
+    def database(self) -> Path:
+        return self.home / "airlock.db"
 
     @property
     def sandboxes_dir(self) -> Path:

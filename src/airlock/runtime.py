@@ -27,7 +27,7 @@ from airlock.backends import Backend, create_backend
 from airlock.config import Settings, load_settings
 from airlock.errors import AirlockError, BackendUnavailable, EmptyCode, SandboxStateError
 from airlock.languages import COMMAND, get_language
-from airlock.models import ExecutionRequest, ExecutionResult, SandboxLimits, new_ulid
+from airlock.models import ExecutionRequest, ExecutionResult, SandboxLimits, SandboxState, new_ulid
 from airlock.sandbox import OutputCallback, Sandbox, check_code
 
 __all__ = ["Runtime", "RuntimeState"]
@@ -88,13 +88,14 @@ class Runtime:
         limits: SandboxLimits | None = None,
         env: dict[str, str] | None = None,
         start: bool = True,
+        sandbox_id: str | None = None,
     ) -> Sandbox:
         """A new sandbox, started unless ``start=False``. Destroy it, or let the runtime do it."""
         if self.closed:
             raise SandboxStateError("this runtime is closed")
         get_language(language)
         chosen = self.backend(backend)
-        sandbox_id = new_ulid().lower()
+        sandbox_id = sandbox_id or new_ulid().lower()
         environment = await chosen.create(sandbox_id, limits or self.settings.limits, dict(env or {}))
         sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language)
         self._sandboxes[sandbox_id] = sandbox
@@ -107,6 +108,36 @@ class Runtime:
             await self._forget(sandbox)
             raise
         return sandbox
+
+    async def reopen_sandbox(
+        self,
+        sandbox_id: str,
+        *,
+        language: str,
+        backend: str,
+        limits: SandboxLimits,
+        env: dict[str, str] | None = None,
+    ) -> Sandbox:
+        """A handle on a sandbox whose workspace survived its runtime (a server restart); stopped."""
+        if self.closed:
+            raise SandboxStateError("this runtime is closed")
+        chosen = self.backend(backend)
+        environment = await chosen.reopen(sandbox_id, limits, dict(env or {}))
+        sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language)
+        sandbox.state = SandboxState.STOPPED
+        self._sandboxes[sandbox_id] = sandbox
+        return sandbox
+
+    async def reap(self, sandbox_id: str, backend: str) -> None:
+        """Kill what a sandbox of a dead runtime still runs (its workspace stays)."""
+        await asyncio.to_thread(self.backend(backend).reap, sandbox_id)
+
+    def get(self, sandbox_id: str) -> Sandbox | None:
+        return self._sandboxes.get(sandbox_id)
+
+    def detach(self, sandbox_id: str) -> None:
+        """Stop tracking a sandbox, so closing the runtime leaves it (and its workspace) alone."""
+        self._sandboxes.pop(sandbox_id, None)
 
     @asynccontextmanager
     async def sandbox(self, **kwargs: Any) -> AsyncIterator[Sandbox]:

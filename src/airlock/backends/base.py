@@ -288,6 +288,26 @@ class Backend(ABC):
             raise SandboxStartError(f"cannot prepare sandbox {sandbox_id} in {root}: {exc}") from exc
         return environment
 
+    async def reopen(self, sandbox_id: str, limits: SandboxLimits, env: dict[str, str]) -> Environment:
+        """An environment for a sandbox whose workspace outlived its owner (a server restart)."""
+        root = self.settings.sandboxes_dir / sandbox_id
+        environment = self.environment(sandbox_id, root, limits, env)
+        if not await asyncio.to_thread(environment.workspace.is_dir):
+            raise SandboxStartError(f"the workspace of sandbox {sandbox_id} is gone")
+        try:
+            await asyncio.to_thread(self.prepare_existing, environment)
+        except OSError as exc:
+            raise SandboxStartError(f"cannot reopen sandbox {sandbox_id}: {exc}") from exc
+        return environment
+
+    def prepare_existing(self, environment: Environment) -> None:
+        """Like ``prepare``, for a workspace that is already there (sync)."""
+        self.interpreter()
+
+    @abstractmethod
+    def reap(self, sandbox_id: str) -> None:
+        """Kill whatever a sandbox still runs after its owner died, and free its limits (sync)."""
+
     def prepare(self, environment: Environment) -> None:
         self.interpreter()  # probed once per backend, here in a thread rather than on the event loop
         environment.root.parent.mkdir(parents=True, exist_ok=True, mode=0o711)

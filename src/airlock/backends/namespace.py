@@ -257,6 +257,24 @@ class NamespaceBackend(Backend):
     def environment(self, sandbox_id: str, root: Path, limits: SandboxLimits, env: dict[str, str]) -> Environment:
         return NamespaceEnvironment(self, sandbox_id, root, limits, env)
 
+    def reap(self, sandbox_id: str) -> None:
+        if self.cgroups.usable:
+            name = f"airlock-{sandbox_id}"
+            dirs = {controller: parent / name for controller, parent in self.cgroups.parents.items()}
+            if any(path.exists() for path in dirs.values()):
+                Cgroup(self.cgroups.version or 0, dirs).remove()
+
+    def prepare_existing(self, environment: Environment) -> None:
+        """The workspace is there: hand it to the new uid, and give it fresh cgroups."""
+        assert isinstance(environment, NamespaceEnvironment)
+        self.agent_files()
+        self.reap(environment.sandbox_id)
+        if os.geteuid() == 0:
+            for path in [environment.root, *environment.root.rglob("*")]:
+                os.lchown(path, environment.uid, environment.uid)
+        if self.cgroups.usable:
+            environment.cgroup = Cgroup.create(self.cgroups, f"airlock-{environment.sandbox_id}", environment.limits)
+
     def prepare(self, environment: Environment) -> None:
         """Directories, ownership and cgroups (in a thread: all of it blocks)."""
         assert isinstance(environment, NamespaceEnvironment)

@@ -108,6 +108,14 @@ class ProcessBackend(Backend):
     def environment(self, sandbox_id: str, root: Path, limits: SandboxLimits, env: dict[str, str]) -> Environment:
         return ProcessEnvironment(self, sandbox_id, root, limits, env)
 
+    def reap(self, sandbox_id: str) -> None:
+        _kill_marked(f"\0AIRLOCK_SANDBOX_ID={sandbox_id}\0".encode())
+
+    def prepare_existing(self, environment: Environment) -> None:
+        super().prepare_existing(environment)
+        assert isinstance(environment, ProcessEnvironment)
+        environment.scratch.mkdir(exist_ok=True)
+
     def prepare(self, environment: Environment) -> None:
         super().prepare(environment)
         assert isinstance(environment, ProcessEnvironment)

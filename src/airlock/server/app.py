@@ -1,0 +1,140 @@
+"""The server application: ``create_app(settings)`` builds it; ``serve`` runs it on uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request, Response
+
+from airlock import __version__
+from airlock.config import Settings
+from airlock.runtime import Runtime
+from airlock.server.errors import install_error_handlers
+from airlock.server.llm_api import llm
+from airlock.server.metrics import Metrics
+from airlock.server.routes import v1
+from airlock.server.service import SandboxService
+from airlock.store import Store
+from airlock.store.sqlite import SQLiteStore
+
+__all__ = ["BodyLimit", "create_app", "serve"]
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, whether announced or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = b'{"error": {"code": "payload_too_large", "message": "request body too large", "details": {}}}'
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The app; its state (store, runtime, service) lives on ``app.state``, opened by its lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        the_store = store or SQLiteStore(settings.database)
+        await the_store.open()
+        runtime = Runtime(settings)
+        svc = SandboxService(settings, the_store, runtime, app.state.metrics)
+        app.state.service = svc
+        await svc.startup()
+        try:
+            yield
+        finally:
+            await svc.shutdown(settings.server.shutdown_grace_s)
+            await runtime.aclose()
+            await the_store.close()
+
+    app = FastAPI(
+        title="Airlock",
+        version=__version__,
+        description="Run code written by AI agents in isolated sandboxes. Every error is "
+        '`{"error": {"code", "message", "details"}}` with a stable `code`.',
+        lifespan=lifespan,
+    )
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    app.include_router(v1)
+    app.include_router(llm)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(request: Request, response: Response) -> dict[str, str]:
+        ready = getattr(request.app.state, "service", None) is not None and request.app.state.service.ready
+        if not ready:
+            response.status_code = 503
+        return {"status": "ready" if ready else "starting"}
+
+    @app.get("/metrics", response_class=Response)
+    async def metrics(request: Request) -> Response:
+        return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
+    return app
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    """Run the server until SIGTERM or SIGINT; in-flight requests get ``shutdown_grace_s`` to finish."""
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host or settings.server.host,
+        port=port if port is not None else settings.server.port,
+        timeout_graceful_shutdown=int(settings.server.shutdown_grace_s) or None,
+        log_level="info",
+    )
+    uvicorn.Server(config).run()

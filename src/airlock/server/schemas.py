@@ -1,0 +1,162 @@
+"""The shapes of the REST API's requests and replies (they make its OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from airlock.models import MAX_INLINE_OUTPUT_BYTES, ExecutionResult
+from airlock.store import ExecutionRecord, SandboxStatus
+
+__all__ = [
+    "ContextReset",
+    "CreateSandbox",
+    "ExecBody",
+    "ExecutionList",
+    "ExecutionView",
+    "FileEntry",
+    "FileList",
+    "LimitsPatch",
+    "LlmExecute",
+    "LlmExecuteResult",
+    "LlmParseExecute",
+    "LlmParseExecuteResult",
+    "RunBody",
+    "SandboxList",
+    "SandboxView",
+    "Written",
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LimitsPatch(_Body):
+    """Limits to change from the server's defaults; what is left out keeps its default."""
+
+    memory_mb: int | None = Field(None, ge=16, le=1 << 20)
+    pids: int | None = Field(None, ge=8, le=1 << 16)
+    cpus: float | None = Field(None, gt=0, le=1024)
+    tmpfs_mb: int | None = Field(None, ge=1, le=1 << 20)
+    network: bool | None = None
+
+
+class CreateSandbox(_Body):
+    language: str = Field("python", max_length=64)
+    backend: str | None = Field(None, max_length=64)
+    limits: LimitsPatch = Field(default_factory=LimitsPatch)
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class SandboxView(BaseModel):
+    id: str
+    status: SandboxStatus
+    backend: str
+    language: str
+    limits: dict[str, Any]
+    capabilities: list[str]
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SandboxList(BaseModel):
+    sandboxes: list[SandboxView]
+
+
+class ExecBody(_Body):
+    code: str = ""
+    argv: list[str] | None = Field(None, description="run this program instead of code (language 'command')")
+    language: str | None = Field(None, max_length=64, description="default: the sandbox's language")
+    context: str | None = Field("default", max_length=128, description="REPL context; null runs fresh")
+    timeout_ms: int | None = Field(None, ge=1, le=24 * 3600 * 1000, description="default: the server's")
+    max_output_bytes: int | None = Field(None, ge=0, le=MAX_INLINE_OUTPUT_BYTES)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = Field(None, max_length=4096)
+    stdin: str | None = None
+    agent_id: str | None = Field(None, max_length=256)
+
+
+class RunBody(ExecBody):
+    language: str | None = Field("python", max_length=64)
+    backend: str | None = Field(None, max_length=64)
+
+
+class ExecutionView(ExecutionResult):
+    execution_id: str
+
+
+class ExecutionList(BaseModel):
+    executions: list[ExecutionRecord]
+
+
+class FileEntry(BaseModel):
+    name: str
+    path: str
+    type: str
+    size: int
+    mode: int
+    mtime: float
+
+
+class FileList(BaseModel):
+    entries: list[FileEntry]
+
+
+class Written(BaseModel):
+    path: str
+    size: int
+
+
+class ContextReset(_Body):
+    language: str | None = Field(None, max_length=64)
+    context: str = Field("default", max_length=128)
+
+
+class LlmExecute(_Body):
+    """The seeds' ``/api/llm/execute`` request."""
+
+    agent_id: str = Field(..., max_length=256)
+    language: str = Field(..., max_length=64)
+    code: str
+    vm_id: str | None = Field(None, max_length=64)
+    timeout_seconds: float | None = Field(None, gt=0, le=24 * 3600)
+    timeout_ms: int | None = Field(None, ge=1, le=24 * 3600 * 1000)
+    working_dir: str | None = Field(None, max_length=4096)
+
+
+class LlmExecuteResult(BaseModel):
+    execution_id: str
+    agent_id: str
+    vm_id: str | None
+    language: str
+    stdout: str
+    stderr: str
+    exit_code: int
+    success: bool
+    timed_out: bool
+    duration_ms: float
+    started_at: datetime
+    completed_at: datetime
+    error: str | None = None
+
+
+class LlmParseExecute(_Body):
+    """The seeds' ``/api/llm/parse-execute`` request: run the fenced code blocks of an LLM reply."""
+
+    agent_id: str = Field(..., max_length=256)
+    llm_response: str
+    vm_id: str | None = Field(None, max_length=64)
+    stop_on_failure: bool = True
+    timeout_seconds: float | None = Field(None, gt=0, le=24 * 3600)
+    timeout_ms: int | None = Field(None, ge=1, le=24 * 3600 * 1000)
+
+
+class LlmParseExecuteResult(BaseModel):
+    blocks_found: int
+    results: list[LlmExecuteResult]
+    skipped: list[dict[str, Any]] = Field(description="blocks not run: a language Airlock does not run")
+    stopped_early: bool

@@ -1,0 +1,320 @@
+"""What the server does, tenant by tenant, on top of a ``Runtime`` and a ``Store``.
+
+Every operation names the principal asking; a sandbox of another tenant is "not found" (404), never
+"forbidden", so ids cannot be probed. Every state change is written to the store before it is
+answered, so a restart finds what the clients were told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from airlock.config import Settings
+from airlock.errors import AirlockError, SandboxStartError, SandboxStateError
+from airlock.languages import COMMAND
+from airlock.models import ExecutionRequest, ExecutionResult, SandboxState
+from airlock.runtime import Runtime
+from airlock.sandbox import OutputCallback, Sandbox
+from airlock.server.auth import Principal
+from airlock.server.errors import ApiError
+from airlock.server.metrics import Metrics
+from airlock.server.schemas import CreateSandbox, ExecBody, RunBody
+from airlock.store import AuditEvent, ExecutionRecord, SandboxRecord, SandboxStatus, Store, utcnow
+
+__all__ = ["LIVE", "SandboxService"]
+
+logger = logging.getLogger(__name__)
+
+LIVE = {SandboxStatus.CREATED, SandboxStatus.RUNNING, SandboxStatus.STOPPED}
+_STATUS = {
+    SandboxState.CREATED: SandboxStatus.CREATED,
+    SandboxState.RUNNING: SandboxStatus.RUNNING,
+    SandboxState.STOPPED: SandboxStatus.STOPPED,
+    SandboxState.DESTROYED: SandboxStatus.DESTROYED,
+}
+
+
+def _outcome(result: ExecutionResult) -> str:
+    if result.sandbox_died:
+        return "sandbox_died"
+    if result.timed_out:
+        return "timeout"
+    if result.oom_killed or result.signal is not None:
+        return "killed"
+    return "ok" if result.exit_code == 0 else "error"
+
+
+class SandboxService:
+    def __init__(self, settings: Settings, store: Store, runtime: Runtime, metrics: Metrics) -> None:
+        self.settings = settings
+        self.store = store
+        self.runtime = runtime
+        self.metrics = metrics
+        self._execs: Counter[str] = Counter()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self.ready = False
+
+    # -- start and stop -----------------------------------------------------------------------------
+    async def startup(self) -> None:
+        """Reconcile with what the store says: sandboxes that were running when the server died are
+        reaped (no process of theirs survives) and kept stopped, or marked lost if their workspace
+        is gone."""
+        for record in await self.store.list_sandboxes(statuses={SandboxStatus.CREATED, SandboxStatus.RUNNING}):
+            try:
+                await self.runtime.reap(record.id, record.backend)
+            except AirlockError as exc:
+                logger.warning("could not reap sandbox %s: %s", record.id, exc)
+            workspace = self.settings.sandboxes_dir / record.id / "workspace"
+            if await asyncio.to_thread(workspace.is_dir):
+                record.status = SandboxStatus.STOPPED
+                record.last_error = "the server stopped while the sandbox ran; start it again"
+            else:
+                record.status = SandboxStatus.LOST
+                record.last_error = "the server stopped while the sandbox ran, and its workspace is gone"
+            await self.store.put_sandbox(record)
+            await self._audit(None, "sandbox.reconcile", record.id, status=record.status.value)
+        await self._count_live()
+        self.ready = True
+
+    async def shutdown(self, grace_s: float) -> None:
+        """Let in-flight execs finish (up to ``grace_s``), then stop every sandbox, keeping workspaces."""
+        self.ready = False
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=grace_s)
+        for sandbox in self.runtime.sandboxes():
+            if sandbox.state is SandboxState.RUNNING:
+                try:
+                    await sandbox.stop()
+                except AirlockError as exc:
+                    logger.warning("could not stop sandbox %s: %s", sandbox.id, exc)
+            record = await self.store.get_sandbox(sandbox.id)
+            if record is not None and record.status in LIVE:
+                record.status = SandboxStatus.STOPPED
+                await self.store.put_sandbox(record)
+            self.runtime.detach(sandbox.id)  # the runtime's close must not delete the workspace
+
+    # -- sandboxes ----------------------------------------------------------------------------------
+    async def create(self, who: Principal, body: CreateSandbox) -> SandboxRecord:
+        live = await self.store.list_sandboxes(who.tenant, LIVE)
+        limit = self.settings.server.max_sandboxes_per_tenant
+        if len(live) >= limit:
+            raise ApiError(
+                429,
+                "too_many_sandboxes",
+                f"tenant has {len(live)} live sandboxes; the limit is {limit}",
+                retry_after=10,
+            )
+        patch = body.limits.model_dump(exclude_none=True)
+        limits = self.settings.limits.model_copy(update=patch)
+        sandbox = await self.runtime.create_sandbox(
+            language=body.language, backend=body.backend, limits=limits, env=body.env
+        )
+        record = SandboxRecord(
+            id=sandbox.id,
+            tenant=who.tenant,
+            backend=sandbox.backend,
+            language=sandbox.language,
+            status=SandboxStatus.RUNNING,
+            limits=limits,
+            env=body.env,
+        )
+        await self.store.put_sandbox(record)
+        await self._audit(who, "sandbox.create", record.id, backend=record.backend, language=record.language)
+        await self._count_live()
+        return record
+
+    async def record(self, who: Principal, sandbox_id: str) -> SandboxRecord:
+        record = await self.store.get_sandbox(sandbox_id)
+        if record is None or record.tenant != who.tenant or record.status is SandboxStatus.DESTROYED:
+            raise ApiError(404, "not_found", f"no sandbox {sandbox_id!r}")
+        return record
+
+    async def list(self, who: Principal) -> list[SandboxRecord]:
+        statuses = LIVE | {SandboxStatus.LOST}
+        return await self.store.list_sandboxes(who.tenant, statuses)
+
+    def _lock(self, sandbox_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(sandbox_id, asyncio.Lock())
+
+    async def handle(self, who: Principal, sandbox_id: str) -> tuple[SandboxRecord, Sandbox]:
+        """The record and a live handle; a sandbox from before a restart is reopened (stopped)."""
+        record = await self.record(who, sandbox_id)
+        if record.status is SandboxStatus.LOST:
+            raise ApiError(409, "sandbox_lost", f"sandbox {sandbox_id} was lost: {record.last_error}")
+        sandbox = self.runtime.get(sandbox_id)
+        if sandbox is None:
+            async with self._lock(sandbox_id):
+                sandbox = self.runtime.get(sandbox_id) or await self._reopen(record)
+        return record, sandbox
+
+    async def _reopen(self, record: SandboxRecord) -> Sandbox:
+        try:
+            return await self.runtime.reopen_sandbox(
+                record.id, language=record.language, backend=record.backend, limits=record.limits, env=record.env
+            )
+        except SandboxStartError as exc:
+            record.status, record.last_error = SandboxStatus.LOST, str(exc)
+            await self.store.put_sandbox(record)
+            raise ApiError(409, "sandbox_lost", f"sandbox {record.id} was lost: {exc}") from exc
+
+    async def sync(self, record: SandboxRecord, sandbox: Sandbox) -> SandboxRecord:
+        """Write the handle's state to the record (an agent that died leaves a stopped sandbox)."""
+        status = _STATUS[sandbox.state]
+        if status is not record.status or sandbox.last_error != record.last_error:
+            record.status, record.last_error = status, sandbox.last_error
+            await self.store.put_sandbox(record)
+        return record
+
+    async def stop(self, who: Principal, sandbox_id: str) -> SandboxRecord:
+        record, sandbox = await self.handle(who, sandbox_id)
+        async with self._lock(sandbox_id):
+            await sandbox.stop()
+        await self._audit(who, "sandbox.stop", sandbox_id)
+        return await self.sync(record, sandbox)
+
+    async def start(self, who: Principal, sandbox_id: str) -> SandboxRecord:
+        record, sandbox = await self.handle(who, sandbox_id)
+        async with self._lock(sandbox_id):
+            await sandbox.start()
+        await self._audit(who, "sandbox.start", sandbox_id)
+        return await self.sync(record, sandbox)
+
+    async def delete(self, who: Principal, sandbox_id: str) -> None:
+        record = await self.record(who, sandbox_id)
+        sandbox = self.runtime.get(sandbox_id)
+        if sandbox is not None:
+            await sandbox.destroy()
+            self.runtime.detach(sandbox_id)
+        else:  # not reopened since a restart: remove what is on disk
+            await self.runtime.reap(record.id, record.backend)
+            await asyncio.to_thread(_remove_tree, self.settings.sandboxes_dir / record.id)
+        record.status = SandboxStatus.DESTROYED
+        await self.store.put_sandbox(record)
+        self._locks.pop(sandbox_id, None)
+        await self._audit(who, "sandbox.delete", sandbox_id)
+        await self._count_live()
+
+    # -- executions ---------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def _exec_slot(self, who: Principal) -> AsyncIterator[None]:
+        limit = self.settings.server.max_concurrent_execs_per_tenant
+        if self._execs[who.tenant] >= limit:
+            raise ApiError(429, "too_many_execs", f"tenant runs {limit} executions already", retry_after=1)
+        self._execs[who.tenant] += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            yield
+        finally:
+            self._execs[who.tenant] -= 1
+            if task is not None:
+                self._inflight.discard(task)
+
+    async def exec(
+        self, who: Principal, sandbox_id: str, body: ExecBody, on_output: OutputCallback | None = None
+    ) -> tuple[str, ExecutionResult]:
+        record, sandbox = await self.handle(who, sandbox_id)
+        if sandbox.state is not SandboxState.RUNNING:
+            raise SandboxStateError(f"sandbox {sandbox_id} is {sandbox.state.value}; start it first")
+        async with self._exec_slot(who):
+            started = utcnow()
+            options: dict[str, Any] = {
+                "env": body.env,
+                "cwd": body.cwd,
+                "stdin": body.stdin,
+                "on_output": on_output,
+            }
+            if body.timeout_ms is not None:
+                options["timeout_ms"] = body.timeout_ms
+            if body.max_output_bytes is not None:
+                options["max_output_bytes"] = body.max_output_bytes
+            if body.language == COMMAND or body.argv is not None:
+                result = await sandbox.run_command(body.argv or [], **options)
+                language = COMMAND
+            else:
+                result = await sandbox.exec(body.code, body.language, context=body.context, **options)
+                language = result.language or sandbox.language
+        await self.sync(record, sandbox)
+        execution_id = await self._record(who, sandbox_id, body, language, result, started)
+        return execution_id, result
+
+    async def run(
+        self, who: Principal, body: RunBody, on_output: OutputCallback | None = None
+    ) -> tuple[str, ExecutionResult]:
+        """One-shot: a sandbox of its own, destroyed after."""
+        language = COMMAND if body.argv is not None else body.language or "python"
+        request = ExecutionRequest(
+            code=body.code,
+            argv=body.argv,
+            language=language,
+            stdin=body.stdin.encode() if body.stdin else None,
+            backend=body.backend,
+            repl_context=None,
+            context={
+                "env_vars": body.env,
+                "working_dir": body.cwd,
+                **({"timeout_ms": body.timeout_ms} if body.timeout_ms is not None else {}),
+                **({"max_output_bytes": body.max_output_bytes} if body.max_output_bytes is not None else {}),
+            },
+        )
+        async with self._exec_slot(who):
+            started = utcnow()
+            result = await self.runtime.execute(request, on_output=on_output)
+        execution_id = await self._record(who, None, body, language, result, started)
+        return execution_id, result
+
+    async def _record(
+        self,
+        who: Principal,
+        sandbox_id: str | None,
+        body: ExecBody,
+        language: str,
+        result: ExecutionResult,
+        started: datetime,
+    ) -> str:
+        outcome = _outcome(result)
+        record = ExecutionRecord(
+            tenant=who.tenant,
+            sandbox_id=sandbox_id,
+            agent_id=body.agent_id,
+            language=language,
+            code=body.code if body.argv is None else " ".join(body.argv),
+            exit_code=result.exit_code,
+            status=outcome,
+            error_name=result.error.name if result.error else None,
+            duration_ms=result.execution_time_ms,
+            stdout_bytes=result.metadata.get("stdout_bytes", 0),
+            stderr_bytes=result.metadata.get("stderr_bytes", 0),
+            started_at=started,
+        )
+        await self.store.add_execution(record)
+        self.metrics.observe_exec(language, outcome, result.execution_time_ms / 1000)
+        return record.id
+
+    async def _audit(self, who: Principal | None, action: str, target: str | None, **detail: Any) -> None:
+        await self.store.add_audit(
+            AuditEvent(
+                tenant=who.tenant if who else None,
+                actor=who.key_id if who else None,
+                action=action,
+                target=target,
+                detail=detail,
+            )
+        )
+
+    async def _count_live(self) -> None:
+        self.metrics.live_sandboxes.set(len(await self.store.list_sandboxes(statuses=LIVE)))
+
+
+def _remove_tree(path: Any) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

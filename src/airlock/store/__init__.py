@@ -1,0 +1,159 @@
+"""Persistence: what the server keeps across restarts, behind one small async interface.
+
+``SQLiteStore`` is the default (one file in ``$AIRLOCK_HOME``); a PostgreSQL store fills the same
+``Store`` contract when state is shared between servers. Records are pydantic models; the store
+never sees a sandbox object, only its record.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from airlock.models import SandboxLimits, new_ulid
+
+__all__ = [
+    "ApiKeyRecord",
+    "AuditEvent",
+    "ExecutionQuery",
+    "ExecutionRecord",
+    "SandboxRecord",
+    "SandboxStatus",
+    "Store",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SandboxStatus(StrEnum):
+    """A sandbox's lifecycle state as the server keeps it (``lost``: it died with a server)."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    DESTROYED = "destroyed"
+    LOST = "lost"
+
+
+class ApiKeyRecord(_Record):
+    id: str = Field(default_factory=new_ulid)
+    tenant: str
+    name: str
+    key_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SandboxRecord(_Record):
+    id: str
+    tenant: str
+    backend: str
+    language: str
+    status: SandboxStatus = SandboxStatus.CREATED
+    limits: SandboxLimits = Field(default_factory=SandboxLimits)
+    env: dict[str, str] = Field(default_factory=dict)
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ExecutionRecord(_Record):
+    id: str = Field(default_factory=new_ulid)
+    tenant: str
+    sandbox_id: str | None
+    agent_id: str | None = None
+    language: str
+    code: str | None = None
+    exit_code: int
+    status: str = Field(description="ok, error, timeout, killed or sandbox_died")
+    error_name: str | None = None
+    duration_ms: float = 0.0
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    started_at: datetime
+    finished_at: datetime = Field(default_factory=utcnow)
+
+
+class ExecutionQuery(_Record):
+    tenant: str
+    sandbox_id: str | None = None
+    agent_id: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class AuditEvent(_Record):
+    id: str = Field(default_factory=new_ulid)
+    tenant: str | None
+    actor: str | None = Field(None, description="the API key's id, or 'cli'")
+    action: str
+    target: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Store(ABC):
+    """The server's persistent state. Every method is atomic on its own."""
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and bring the schema up to date (migrations)."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Store:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- API keys -----------------------------------------------------------------------------------
+    @abstractmethod
+    async def add_key(self, key: ApiKeyRecord) -> None: ...
+
+    @abstractmethod
+    async def key_by_hash(self, key_hash: str) -> ApiKeyRecord | None: ...
+
+    @abstractmethod
+    async def list_keys(self) -> list[ApiKeyRecord]: ...
+
+    # -- sandboxes ----------------------------------------------------------------------------------
+    @abstractmethod
+    async def put_sandbox(self, sandbox: SandboxRecord) -> None:
+        """Insert or replace the record (``updated_at`` is set to now)."""
+
+    @abstractmethod
+    async def get_sandbox(self, sandbox_id: str) -> SandboxRecord | None: ...
+
+    @abstractmethod
+    async def list_sandboxes(
+        self, tenant: str | None = None, statuses: set[SandboxStatus] | None = None
+    ) -> list[SandboxRecord]: ...
+
+    # -- history and audit --------------------------------------------------------------------------
+    @abstractmethod
+    async def add_execution(self, execution: ExecutionRecord) -> None: ...
+
+    @abstractmethod
+    async def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
+        """Newest first."""
+
+    @abstractmethod
+    async def add_audit(self, event: AuditEvent) -> None: ...
+
+    @abstractmethod
+    async def list_audit(self, tenant: str | None = None, limit: int = 100) -> list[AuditEvent]: ...

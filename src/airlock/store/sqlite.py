@@ -1,0 +1,181 @@
+"""The default store: one SQLite file (WAL mode) through aiosqlite, with numbered migrations.
+
+Each record is kept whole as JSON, beside the columns that queries filter on. A committed write
+survives a crash or ``kill -9`` of the server (WAL, synchronous=NORMAL); a power cut may lose the
+last few.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+from pydantic import BaseModel
+
+from airlock.errors import AirlockError
+from airlock.store import (
+    ApiKeyRecord,
+    AuditEvent,
+    ExecutionQuery,
+    ExecutionRecord,
+    SandboxRecord,
+    SandboxStatus,
+    Store,
+    utcnow,
+)
+
+__all__ = ["MIGRATIONS", "SQLiteStore"]
+
+_R = TypeVar("_R", bound=BaseModel)
+
+#: Schema versions, in order; version N is reached by running MIGRATIONS[N - 1]. Append, never edit.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE api_keys (id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
+                           data TEXT NOT NULL);
+    CREATE TABLE sandboxes (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, status TEXT NOT NULL,
+                            data TEXT NOT NULL);
+    CREATE INDEX sandboxes_by_tenant ON sandboxes (tenant, status);
+    CREATE TABLE executions (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, sandbox_id TEXT, agent_id TEXT,
+                             status TEXT NOT NULL, started_at TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX executions_by_tenant ON executions (tenant, started_at);
+    CREATE TABLE audit (id TEXT PRIMARY KEY, tenant TEXT, created_at TEXT NOT NULL, data TEXT NOT NULL);
+    """,
+)
+
+
+def _time(value: datetime) -> str:
+    """Sortable text: every time in UTC, same format."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise AirlockError("the store is not open")
+        return self._db
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path.touch(mode=0o600, exist_ok=True)
+        os.chmod(self.path, 0o600)  # it holds key hashes and sandbox env values
+        self._db = await aiosqlite.connect(self.path)
+        await self.db.execute("PRAGMA journal_mode=WAL")
+        await self.db.execute("PRAGMA synchronous=NORMAL")
+        await self.db.execute("PRAGMA busy_timeout=5000")
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        await self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        async with self.db.execute("SELECT MAX(version) FROM schema_version") as cursor:
+            row = await cursor.fetchone()
+        current = row[0] if row and row[0] is not None else 0
+        if current > len(MIGRATIONS):
+            raise AirlockError(f"the store at {self.path} has schema {current}; this Airlock knows {len(MIGRATIONS)}")
+        for version in range(current + 1, len(MIGRATIONS) + 1):
+            await self.db.executescript(
+                f"BEGIN; {MIGRATIONS[version - 1]} INSERT INTO schema_version VALUES ({version}); COMMIT;"  # noqa: S608
+            )
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _write(self, sql: str, *args: Any) -> None:
+        await self.db.execute(sql, args)
+        await self.db.commit()
+
+    async def _fetch(self, model: type[_R], sql: str, *args: Any) -> list[_R]:
+        async with self.db.execute(sql, args) as cursor:
+            return [model.model_validate_json(row[0]) for row in await cursor.fetchall()]
+
+    # -- API keys -----------------------------------------------------------------------------------
+    async def add_key(self, key: ApiKeyRecord) -> None:
+        await self._write(
+            "INSERT INTO api_keys VALUES (?, ?, ?, ?)", key.id, key.key_hash, key.tenant, key.model_dump_json()
+        )
+
+    async def key_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
+        found = await self._fetch(ApiKeyRecord, "SELECT data FROM api_keys WHERE key_hash = ?", key_hash)
+        return found[0] if found else None
+
+    async def list_keys(self) -> list[ApiKeyRecord]:
+        return await self._fetch(ApiKeyRecord, "SELECT data FROM api_keys ORDER BY id")
+
+    # -- sandboxes ----------------------------------------------------------------------------------
+    async def put_sandbox(self, sandbox: SandboxRecord) -> None:
+        sandbox.updated_at = utcnow()
+        await self._write(
+            "INSERT OR REPLACE INTO sandboxes VALUES (?, ?, ?, ?)",
+            sandbox.id,
+            sandbox.tenant,
+            sandbox.status.value,
+            sandbox.model_dump_json(),
+        )
+
+    async def get_sandbox(self, sandbox_id: str) -> SandboxRecord | None:
+        found = await self._fetch(SandboxRecord, "SELECT data FROM sandboxes WHERE id = ?", sandbox_id)
+        return found[0] if found else None
+
+    async def list_sandboxes(
+        self, tenant: str | None = None, statuses: set[SandboxStatus] | None = None
+    ) -> list[SandboxRecord]:
+        records = await self._fetch(
+            SandboxRecord, "SELECT data FROM sandboxes WHERE ? IS NULL OR tenant = ? ORDER BY id", tenant, tenant
+        )
+        return [r for r in records if statuses is None or r.status in statuses]
+
+    # -- history and audit --------------------------------------------------------------------------
+    async def add_execution(self, execution: ExecutionRecord) -> None:
+        await self._write(
+            "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            execution.id,
+            execution.tenant,
+            execution.sandbox_id,
+            execution.agent_id,
+            execution.status,
+            _time(execution.started_at),
+            execution.model_dump_json(),
+        )
+
+    async def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
+        clauses, args = ["tenant = ?"], [query.tenant]
+        for column, value in (("sandbox_id", query.sandbox_id), ("agent_id", query.agent_id), ("status", query.status)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if query.since is not None:
+            clauses.append("started_at >= ?")
+            args.append(_time(query.since))
+        if query.until is not None:
+            clauses.append("started_at < ?")
+            args.append(_time(query.until))
+        sql = f"SELECT data FROM executions WHERE {' AND '.join(clauses)} ORDER BY started_at DESC, id DESC LIMIT ?"  # noqa: S608 - column names are ours
+        return await self._fetch(ExecutionRecord, sql, *args, query.limit)
+
+    async def add_audit(self, event: AuditEvent) -> None:
+        await self._write(
+            "INSERT INTO audit VALUES (?, ?, ?, ?)",
+            event.id,
+            event.tenant,
+            _time(event.created_at),
+            event.model_dump_json(),
+        )
+
+    async def list_audit(self, tenant: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        return await self._fetch(
+            AuditEvent,
+            "SELECT data FROM audit WHERE ? IS NULL OR tenant = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            tenant,
+            tenant,
+            limit,
+        )
