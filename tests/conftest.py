@@ -6,9 +6,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +163,108 @@ def no_sandbox_left_behind() -> Iterator[None]:
         time.sleep(0.05)
     assert sandbox_processes() == [], "sandbox processes outlived their test"
     assert sandbox_cgroups() == [], "sandbox cgroups outlived their test"
+
+
+# -- a real server on loopback ---------------------------------------------------------------------
+@dataclass
+class LiveServer:
+    """``airlock serve`` in a subprocess on a free loopback port, with its own home and sandbox root."""
+
+    home: Path
+    sandbox_root: Path
+    env: dict[str, str]
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        """Run ``airlock ARGS`` against this server's home and URL."""
+        env = {**self.env, "AIRLOCK_URL": self.url, **kwargs.pop("env", {})}
+        return subprocess.run(
+            [sys.executable, "-m", "airlock", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+            **kwargs,
+        )
+
+    def key(self, tenant: str) -> str:
+        """An API key of ``tenant`` (made once per server)."""
+        if tenant not in self.keys:
+            self.keys[tenant] = self.cli("keys", "create", "--name", tenant).stdout.strip()
+        return self.keys[tenant]
+
+    def start(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        with open(self.home / "server.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "airlock", "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, (self.home / "server.log").read_text()
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise TimeoutError("the server did not become ready")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=60)
+        self.process = None
+        return code
+
+    def sandbox_ids(self) -> set[str]:
+        with sqlite3.connect(self.home / "airlock.db") as db:
+            return {row[0] for row in db.execute("SELECT id FROM sandboxes")}
+
+
+def _server_env(home: Path, root: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AIRLOCK_HOME": str(home),
+        "AIRLOCK_SANDBOX_ROOT": str(root),
+        "AIRLOCK_CONFIG": str(home / "no-config.toml"),
+        "AIRLOCK_SERVER__SHUTDOWN_GRACE_S": "3",
+    }
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path, sandbox_root: Path) -> Iterator[Callable[[], LiveServer]]:
+    """Make (not start) servers; all are stopped at teardown, and none may leave a sandbox process."""
+    made: list[LiveServer] = []
+
+    def factory() -> LiveServer:
+        home = tmp_path / f"server-{len(made)}"
+        home.mkdir()
+        server = LiveServer(home, sandbox_root, _server_env(home, sandbox_root))
+        made.append(server)
+        return server
+
+    yield factory
+    for server in made:
+        if server.process is not None:
+            server.stop()
+        CREATED.update(server.sandbox_ids() if (server.home / "airlock.db").exists() else ())
+
+
+@pytest.fixture
+def live_server(server_factory: Callable[[], LiveServer]) -> LiveServer:
+    server = server_factory()
+    server.start()
+    return server
