@@ -175,7 +175,17 @@ class Environment(ABC):
         """How many processes the kernel killed for lack of memory so far (0 where unknown)."""
         return 0
 
+    def setup(self) -> None:  # noqa: B027 - a hook; most backends need nothing here
+        """Before each start (sync, in a thread): what only a running sandbox holds, e.g. cgroups."""
+
+    def teardown(self) -> None:  # noqa: B027 - a hook, like setup
+        """After each stop (sync, in a thread): release what ``setup`` took."""
+
     async def start(self, timeout: float) -> dict[str, Any]:
+        try:
+            await asyncio.to_thread(self.setup)
+        except OSError as exc:
+            raise SandboxStartError(f"cannot set up sandbox {self.sandbox_id}: {exc}") from exc
         launch = self.launch()
         log = os.open(self.root / "agent.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         try:
@@ -230,6 +240,7 @@ class Environment(ABC):
                     with contextlib.suppress(ProcessLookupError):
                         self.process.kill()
                 await self.process.wait()
+            await asyncio.to_thread(self.teardown)
 
     async def destroy(self) -> None:
         await self.stop()

@@ -129,14 +129,23 @@ class NamespaceEnvironment(Environment):
 
         return preexec
 
+    def setup(self) -> None:
+        """Fresh cgroups for each run: limits we can enforce, we must (a failure fails the start)."""
+        support = self.backend.cgroups
+        if support.usable and self.cgroup is None:
+            self.cgroup = Cgroup.create(support, f"airlock-{self.sandbox_id}", self.limits)
+
+    def teardown(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+
     def kill_everything(self) -> None:
         if self.cgroup is not None:
             self.cgroup.kill_all()
 
     def remove(self) -> None:
-        if self.cgroup is not None:
-            self.cgroup.remove()
-            self.cgroup = None
+        self.teardown()
         super().remove()
         self.backend.release_uid(self.uid)
 
@@ -265,15 +274,13 @@ class NamespaceBackend(Backend):
                 Cgroup(self.cgroups.version or 0, dirs).remove()
 
     def prepare_existing(self, environment: Environment) -> None:
-        """The workspace is there: hand it to the new uid, and give it fresh cgroups."""
+        """The workspace is there: hand it to the new uid (its cgroups come with each start)."""
         assert isinstance(environment, NamespaceEnvironment)
         self.agent_files()
         self.reap(environment.sandbox_id)
         if os.geteuid() == 0:
             for path in [environment.root, *environment.root.rglob("*")]:
                 os.lchown(path, environment.uid, environment.uid)
-        if self.cgroups.usable:
-            environment.cgroup = Cgroup.create(self.cgroups, f"airlock-{environment.sandbox_id}", environment.limits)
 
     def prepare(self, environment: Environment) -> None:
         """Directories, ownership and cgroups (in a thread: all of it blocks)."""
@@ -283,5 +290,3 @@ class NamespaceBackend(Backend):
         if os.geteuid() == 0:
             os.chown(environment.root, environment.uid, environment.uid)
             os.chown(environment.workspace, environment.uid, environment.uid)
-        if self.cgroups.usable:  # limits we can enforce, we must: a failure here fails the sandbox
-            environment.cgroup = Cgroup.create(self.cgroups, f"airlock-{environment.sandbox_id}", environment.limits)
