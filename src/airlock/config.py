@@ -67,6 +67,10 @@ class ServerConfig(BaseModel):
     max_concurrent_execs_per_tenant: int = Field(8, ge=1)
     max_body_bytes: int = Field(48 * 1024 * 1024, ge=1024)
     shutdown_grace_s: float = Field(10.0, ge=0, description="on SIGTERM, how long in-flight execs may finish")
+    allowed_backends: list[BackendName] = Field(
+        default_factory=lambda: list[BackendName](["namespace"]),
+        description="backends clients may ask for; 'process' isolates nothing, so it is not offered by default",
+    )
 
 
 class Settings(BaseSettings):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from airlock.models import MAX_INLINE_OUTPUT_BYTES, ExecutionResult
 from airlock.store import ExecutionRecord, SandboxStatus
@@ -34,12 +34,19 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: Environment variables as a process can have them: names are identifiers, no value holds NUL.
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=256)]
+EnvValue = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$", max_length=65536)]
+Env = dict[EnvName, EnvValue]
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+
+
 class LimitsPatch(_Body):
     """Limits to change from the server's defaults; what is left out keeps its default."""
 
-    memory_mb: int | None = Field(None, ge=16, le=1 << 20)
+    memory_mb: int | None = Field(None, ge=64, le=1 << 20)
     pids: int | None = Field(None, ge=8, le=1 << 16)
-    cpus: float | None = Field(None, gt=0, le=1024)
+    cpus: float | None = Field(None, ge=0.01, le=256)
     tmpfs_mb: int | None = Field(None, ge=1, le=1 << 20)
     network: bool | None = None
 
@@ -48,7 +55,7 @@ class CreateSandbox(_Body):
     language: str = Field("python", max_length=64)
     backend: str | None = Field(None, max_length=64)
     limits: LimitsPatch = Field(default_factory=LimitsPatch)
-    env: dict[str, str] = Field(default_factory=dict)
+    env: Env = Field(default_factory=dict)
 
 
 class SandboxView(BaseModel):
@@ -74,8 +81,8 @@ class ExecBody(_Body):
     context: str | None = Field("default", max_length=128, description="REPL context; null runs fresh")
     timeout_ms: int | None = Field(None, ge=1, le=24 * 3600 * 1000, description="default: the server's")
     max_output_bytes: int | None = Field(None, ge=0, le=MAX_INLINE_OUTPUT_BYTES)
-    env: dict[str, str] = Field(default_factory=dict)
-    cwd: str | None = Field(None, max_length=4096)
+    env: Env = Field(default_factory=dict)
+    cwd: Text | None = Field(None, max_length=4096)
     stdin: str | None = None
     agent_id: str | None = Field(None, max_length=256)
 
@@ -125,7 +132,7 @@ class LlmExecute(_Body):
     vm_id: str | None = Field(None, max_length=64)
     timeout_seconds: float | None = Field(None, gt=0, le=24 * 3600)
     timeout_ms: int | None = Field(None, ge=1, le=24 * 3600 * 1000)
-    working_dir: str | None = Field(None, max_length=4096)
+    working_dir: Text | None = Field(None, max_length=4096)
 
 
 class LlmExecuteResult(BaseModel):

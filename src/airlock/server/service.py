@@ -101,7 +101,16 @@ class SandboxService:
             self.runtime.detach(sandbox.id)  # the runtime's close must not delete the workspace
 
     # -- sandboxes ----------------------------------------------------------------------------------
+    def _backend(self, requested: str | None) -> str:
+        """The backend to use; only those the server offers (``server.allowed_backends``)."""
+        allowed = self.settings.server.allowed_backends
+        name = requested or (self.settings.backend if self.settings.backend in allowed else allowed[0])
+        if name not in allowed:
+            raise ApiError(422, "backend_not_allowed", f"backend {name!r} is not offered here; use one of {allowed}")
+        return name
+
     async def create(self, who: Principal, body: CreateSandbox) -> SandboxRecord:
+        backend = self._backend(body.backend)
         live = await self.store.list_sandboxes(who.tenant, LIVE)
         limit = self.settings.server.max_sandboxes_per_tenant
         if len(live) >= limit:
@@ -114,7 +123,7 @@ class SandboxService:
         patch = body.limits.model_dump(exclude_none=True)
         limits = self.settings.limits.model_copy(update=patch)
         sandbox = await self.runtime.create_sandbox(
-            language=body.language, backend=body.backend, limits=limits, env=body.env
+            language=body.language, backend=backend, limits=limits, env=body.env
         )
         record = SandboxRecord(
             id=sandbox.id,
@@ -256,7 +265,7 @@ class SandboxService:
             argv=body.argv,
             language=language,
             stdin=body.stdin.encode() if body.stdin else None,
-            backend=body.backend,
+            backend=self._backend(body.backend),
             repl_context=None,
             context={
                 "env_vars": body.env,
