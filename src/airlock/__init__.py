@@ -4,12 +4,20 @@ async with airlock.Runtime() as rt:
     async with rt.sandbox(language="python") as sb:
         await sb.exec("x = 41")
         result = await sb.exec("print(x + 1)")      # "42\n": state persists
+
+The same against a server (``airlock serve``): ``airlock.AsyncClient()`` in place of the runtime;
+its sandboxes have the same methods. The SDK is imported when first used, so ``import airlock``
+does not load httpx.
 """
+
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from airlock.config import Settings, load_settings
 from airlock.errors import (
     AgentError,
     AirlockError,
+    AuthenticationError,
     BackendUnavailable,
     CodeTooLarge,
     ConfigError,
@@ -21,11 +29,14 @@ from airlock.errors import (
     FileTooLarge,
     InvalidRequest,
     PathOutsideWorkspace,
+    RateLimited,
     SandboxDied,
     SandboxError,
     SandboxFileNotFound,
+    SandboxNotFound,
     SandboxStartError,
     SandboxStateError,
+    ServerUnavailable,
     UnknownLanguage,
 )
 from airlock.languages import LANGUAGES, Language, get_language
@@ -41,9 +52,13 @@ from airlock.models import (
     SandboxState,
     SnapshotId,
 )
+from airlock.remote import RemoteSandbox
 from airlock.runtime import Runtime
 from airlock.sandbox import FileInfo, Sandbox
 from airlock.sync import SyncRuntime, SyncSandbox
+
+if _TYPE_CHECKING:
+    from airlock.client import AsyncClient, Client
 
 __version__ = "0.1.0"
 
@@ -52,8 +67,11 @@ __all__ = [
     "USE_DEFAULT",
     "AgentError",
     "AirlockError",
+    "AsyncClient",
+    "AuthenticationError",
     "BackendUnavailable",
     "Capability",
+    "Client",
     "CodeTooLarge",
     "ConfigError",
     "ControlTimeout",
@@ -71,15 +89,19 @@ __all__ = [
     "Language",
     "OutputChunk",
     "PathOutsideWorkspace",
+    "RateLimited",
+    "RemoteSandbox",
     "Runtime",
     "Sandbox",
     "SandboxDied",
     "SandboxError",
     "SandboxFileNotFound",
     "SandboxLimits",
+    "SandboxNotFound",
     "SandboxStartError",
     "SandboxState",
     "SandboxStateError",
+    "ServerUnavailable",
     "Settings",
     "SnapshotId",
     "SyncRuntime",
@@ -89,3 +111,14 @@ __all__ = [
     "get_language",
     "load_settings",
 ]
+
+#: Exported names whose modules load on first use (they pull in httpx).
+_LAZY = {"AsyncClient": "airlock.client", "Client": "airlock.client"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'airlock' has no attribute {name!r}")
+    value = getattr(_import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -5,6 +5,8 @@
     echo 'exit 3' | airlock run -l bash -    code from stdin; exit code 3 passed through
     airlock doctor                           what this host can run, and what to install
     airlock languages                        the languages and how each runs
+    airlock serve                            the REST server; `airlock keys create` makes API keys
+    airlock sandbox | files | history ...    talk to a server (AIRLOCK_URL): see airlock.cli_remote
 
 Exit codes of ``run``: the code's own exit code; 2 bad usage; 124 timed out; 125 the sandbox
 failed (could not start, died, backend unavailable); 128+N killed by signal N (e.g. 137: SIGKILL,
@@ -74,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true")
     languages = sub.add_parser("languages", help="the languages Airlock runs")
     languages.add_argument("--json", action="store_true")
+
+    from airlock import cli_remote  # here, not at the top: it imports this module's helpers
+
+    cli_remote.add_commands(sub)  # sandbox, files, history: through a server
     return parser
 
 
@@ -222,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "keys":
             return asyncio.run(_keys(args))
+        from airlock import cli_remote
+
+        if args.command in cli_remote.COMMANDS:
+            return cli_remote.run(args)
         return _languages(args)
     except (InvalidRequest, ConfigError) as exc:
         _fail(str(exc), EXIT_USAGE)

@@ -22,8 +22,12 @@ requests that cannot be carried out. Leaves also inherit the matching builtin, s
     │   ├── SandboxFileNotFound (FileNotFoundError)
     │   ├── PathOutsideWorkspace (PermissionError)
     │   └── FileTooLarge (ValueError)
-    └── ExecutionFailed                       opt-in: ``result.raise_for_error()``
-        └── ExecutionTimeout (TimeoutError)
+    ├── ExecutionFailed                       opt-in: ``result.raise_for_error()``
+    │   └── ExecutionTimeout (TimeoutError)
+    ├── SandboxNotFound (LookupError)         the server has no such sandbox (for this API key)
+    ├── AuthenticationError (PermissionError) the server refused the API key, or none was sent
+    ├── RateLimited                           a per-tenant limit of the server; ``retry_after`` seconds
+    └── ServerUnavailable (ConnectionError)   no server answers at that URL (start one: ``airlock serve``)
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentError",
     "AirlockError",
+    "AuthenticationError",
     "BackendUnavailable",
     "CodeTooLarge",
     "ConfigError",
@@ -47,11 +52,14 @@ __all__ = [
     "FileTooLarge",
     "InvalidRequest",
     "PathOutsideWorkspace",
+    "RateLimited",
     "SandboxDied",
     "SandboxError",
     "SandboxFileNotFound",
+    "SandboxNotFound",
     "SandboxStartError",
     "SandboxStateError",
+    "ServerUnavailable",
     "UnknownLanguage",
     "agent_error",
 ]
@@ -163,3 +171,21 @@ def agent_error(error: dict[str, Any]) -> AirlockError:
     ):
         return FileOperationError(f"{kind}: {message}")
     return AgentError(kind, message)
+
+
+class SandboxNotFound(AirlockError, LookupError):
+    pass
+
+
+class AuthenticationError(AirlockError, PermissionError):
+    pass
+
+
+class RateLimited(AirlockError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServerUnavailable(AirlockError, ConnectionError):
+    pass

@@ -156,15 +156,22 @@ class Runtime:
         await sandbox.destroy()
 
     # -- the one execution path ---------------------------------------------------------------------
-    async def execute(self, request: ExecutionRequest, *, on_output: OutputCallback | None = None) -> ExecutionResult:
+    async def execute(
+        self, request: ExecutionRequest, *, on_output: OutputCallback | None = None, keep_output: bool = True
+    ) -> ExecutionResult:
         """Run one request in a sandbox of its own and return what happened.
 
-        ``on_output`` receives the output as it is produced (the result holds it too, capped)."""
+        ``on_output`` receives the output as it is produced (the result holds it too, capped).
+        Output past the inline cap is copied to ``$AIRLOCK_HOME/outputs`` unless ``keep_output`` is
+        False (then the result only says it was truncated)."""
         self._validate(request)
         sandbox = await self._acquire(request)
         try:
             result = await self._run(sandbox, request, on_output)
-            await self._keep_spilled_output(sandbox, result)
+            if keep_output:
+                await self._keep_spilled_output(sandbox, result)
+            else:
+                result.output_files, result.output_file_path = {}, None
         finally:
             await self._release(sandbox)
         return result

@@ -92,6 +92,7 @@ class Context:
         self.fds: dict[str, int] = {}
         self._pending = b""
         self.runs = 0
+        self.dying = False  # a kill was sent: no job goes to this worker any more
 
     # -- jobs ---------------------------------------------------------------------------------------
     def submit(self, job: Job, code: str) -> None:
@@ -108,10 +109,13 @@ class Context:
             self.queue.remove(entry)
             job.finish(-1, None)
 
+    def _doom(self) -> None:
+        self.dying = True
+
     def _next(self) -> None:
-        while self.current is None and self.queue:
+        while self.current is None and self.queue and not self.dying:
             job, code = self.queue.pop(0)
-            job.on_kill = None
+            job.on_kill = self._doom  # a timeout or cancel kills the worker: it gets no more jobs
             try:
                 if self.pid is None:
                     self._start()
@@ -234,7 +238,7 @@ class Context:
         for fd in self.fds.values():
             self.agent.loop.remove_reader(fd)
             os.close(fd)
-        self.fds, self.pid, self._pending, self.runs = {}, None, b"", 0
+        self.fds, self.pid, self._pending, self.runs, self.dying = {}, None, b"", 0, False
         job, self.current = self.current, None
         if job is not None:
             job.meta["context_lost"] = True

@@ -25,21 +25,21 @@ __all__ = ["BodyLimit", "create_app", "serve"]
 
 logger = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+_Scope = MutableMapping[str, Any]
+_Message = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[_Message]]
+_Send = Callable[[_Message], Awaitable[None]]
+_ASGIApp = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
 
 
 class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413, whether announced or streamed."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: _ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
 
     async def __call__(
-        self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+        self, scope: _Scope, receive: Callable[[], Awaitable[_Message]], send: Callable[[_Message], Awaitable[None]]
     ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -50,7 +50,7 @@ class BodyLimit:
             return
         seen = 0
 
-        async def counting() -> Message:
+        async def counting() -> _Message:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
@@ -63,7 +63,7 @@ class BodyLimit:
         except _TooLarge:
             await self._refuse(send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: _Send) -> None:
         body = b'{"error": {"code": "payload_too_large", "message": "request body too large", "details": {}}}'
         await send(
             {

@@ -20,7 +20,7 @@ from airlock.server.schemas import (
 from airlock.server.service import SandboxService
 from airlock.store import utcnow
 
-__all__ = ["llm"]
+__all__ = ["execute", "llm", "parse_execute"]
 
 _ERRORS = {status: {"model": ErrorBody} for status in (401, 404, 409, 413, 422, 429)}
 llm = APIRouter(prefix="/api/llm", responses=_ERRORS)  # type: ignore[arg-type]

@@ -31,7 +31,31 @@ from airlock.server.schemas import (
 from airlock.server.service import SandboxService
 from airlock.store import ExecutionQuery, SandboxRecord
 
-__all__ = ["service", "v1", "who"]
+__all__ = [
+    "Svc",
+    "Who",
+    "create_sandbox",
+    "delete_file",
+    "delete_sandbox",
+    "download_file",
+    "exec_in_sandbox",
+    "exec_stream",
+    "execution_view",
+    "get_sandbox",
+    "list_executions",
+    "list_files",
+    "list_sandboxes",
+    "make_dir",
+    "reset_context",
+    "run_once",
+    "service",
+    "start_sandbox",
+    "stop_sandbox",
+    "upload_file",
+    "v1",
+    "view",
+    "who",
+]
 
 _ERRORS = {status: {"model": ErrorBody} for status in (401, 404, 409, 413, 422, 429, 502, 503)}
 v1 = APIRouter(prefix="/v1", responses=_ERRORS)  # type: ignore[arg-type]
@@ -132,7 +156,11 @@ async def exec_stream(sandbox_id: str, body: ExecBody, who: Who, svc: Svc) -> St
             queue.put_nowait(("result", result.model_dump_json()))
         except Exception as exc:  # noqa: BLE001 - reported in the stream, whose status is already 200
             status, code, message = describe(exc)
-            queue.put_nowait(("error", json.dumps({"error": {"code": code, "message": message, "status": status}})))
+            details: dict[str, object] = {"status": status, **getattr(exc, "details", {})}
+            if getattr(exc, "retry_after", None) is not None:
+                details["retry_after"] = exc.retry_after  # type: ignore[attr-defined]
+            envelope = {"error": {"code": code, "message": message, "details": details}}
+            queue.put_nowait(("error", json.dumps(envelope)))
         finally:
             queue.put_nowait(None)
 
@@ -188,7 +216,7 @@ async def list_executions(
 
 
 # -- files ------------------------------------------------------------------------------------------
-Path_ = Annotated[str, Query(min_length=1, max_length=4096, description="relative to the workspace")]
+_FilePath = Annotated[str, Query(min_length=1, max_length=4096, description="relative to the workspace")]
 
 
 @v1.put(
@@ -197,10 +225,26 @@ Path_ = Annotated[str, Query(min_length=1, max_length=4096, description="relativ
         "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
     },
 )
-async def upload_file(sandbox_id: str, path: Path_, request: Request, who: Who, svc: Svc) -> Written:
+async def upload_file(
+    sandbox_id: str,
+    path: _FilePath,
+    request: Request,
+    who: Who,
+    svc: Svc,
+    mode: Annotated[int, Query(ge=0, le=0o777)] = 0o644,
+    append: bool = False,
+) -> Written:
+    """Write the request's body to the file (atomically, unless appending)."""
     _, sandbox = await svc.handle(who, sandbox_id)
-    size = await sandbox.write_file(path, await request.body())
+    size = await sandbox.write_file(path, await request.body(), mode=mode, append=append)
     return Written(path=path, size=size)
+
+
+@v1.post("/sandboxes/{sandbox_id}/files/mkdir", status_code=204)
+async def make_dir(sandbox_id: str, path: _FilePath, who: Who, svc: Svc) -> Response:
+    _, sandbox = await svc.handle(who, sandbox_id)
+    await sandbox.make_dir(path)
+    return Response(status_code=204)
 
 
 @v1.get(
@@ -208,20 +252,20 @@ async def upload_file(sandbox_id: str, path: Path_, request: Request, who: Who, 
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-async def download_file(sandbox_id: str, path: Path_, who: Who, svc: Svc) -> Response:
+async def download_file(sandbox_id: str, path: _FilePath, who: Who, svc: Svc) -> Response:
     _, sandbox = await svc.handle(who, sandbox_id)
     return Response(await sandbox.read_file(path), media_type="application/octet-stream")
 
 
 @v1.get("/sandboxes/{sandbox_id}/files/list")
-async def list_files(sandbox_id: str, who: Who, svc: Svc, path: Path_ = ".") -> FileList:
+async def list_files(sandbox_id: str, who: Who, svc: Svc, path: _FilePath = ".") -> FileList:
     _, sandbox = await svc.handle(who, sandbox_id)
     entries = [FileEntry(**vars(e)) for e in await sandbox.list_files(path)]
     return FileList(entries=entries)
 
 
 @v1.delete("/sandboxes/{sandbox_id}/files", status_code=204)
-async def delete_file(sandbox_id: str, path: Path_, who: Who, svc: Svc, recursive: bool = False) -> Response:
+async def delete_file(sandbox_id: str, path: _FilePath, who: Who, svc: Svc, recursive: bool = False) -> Response:
     _, sandbox = await svc.handle(who, sandbox_id)
     await sandbox.delete_file(path, recursive=recursive)
     return Response(status_code=204)

@@ -35,10 +35,10 @@ class _Body(BaseModel):
 
 
 #: Environment variables as a process can have them: names are identifiers, no value holds NUL.
-EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=256)]
-EnvValue = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$", max_length=65536)]
-Env = dict[EnvName, EnvValue]
-Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+_EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=256)]
+_EnvValue = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$", max_length=65536)]
+_Env = dict[_EnvName, _EnvValue]
+_Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 
 
 class LimitsPatch(_Body):
@@ -55,7 +55,7 @@ class CreateSandbox(_Body):
     language: str = Field("python", max_length=64)
     backend: str | None = Field(None, max_length=64)
     limits: LimitsPatch = Field(default_factory=LimitsPatch)
-    env: Env = Field(default_factory=dict)
+    env: _Env = Field(default_factory=dict)
 
 
 class SandboxView(BaseModel):
@@ -81,9 +81,10 @@ class ExecBody(_Body):
     context: str | None = Field("default", max_length=128, description="REPL context; null runs fresh")
     timeout_ms: int | None = Field(None, ge=1, le=24 * 3600 * 1000, description="default: the server's")
     max_output_bytes: int | None = Field(None, ge=0, le=MAX_INLINE_OUTPUT_BYTES)
-    env: Env = Field(default_factory=dict)
-    cwd: Text | None = Field(None, max_length=4096)
+    env: _Env = Field(default_factory=dict)
+    cwd: _Text | None = Field(None, max_length=4096)
     stdin: str | None = None
+    stdin_b64: str | None = Field(None, description="binary stdin, base64; instead of stdin")
     agent_id: str | None = Field(None, max_length=256)
 
 
@@ -132,7 +133,7 @@ class LlmExecute(_Body):
     vm_id: str | None = Field(None, max_length=64)
     timeout_seconds: float | None = Field(None, gt=0, le=24 * 3600)
     timeout_ms: int | None = Field(None, ge=1, le=24 * 3600 * 1000)
-    working_dir: Text | None = Field(None, max_length=4096)
+    working_dir: _Text | None = Field(None, max_length=4096)
 
 
 class LlmExecuteResult(BaseModel):

@@ -8,6 +8,7 @@ answered, so a restart finds what the clients were told.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -238,19 +239,24 @@ class SandboxService:
             options: dict[str, Any] = {
                 "env": body.env,
                 "cwd": body.cwd,
-                "stdin": body.stdin,
+                "stdin": _stdin(body),
                 "on_output": on_output,
             }
             if body.timeout_ms is not None:
                 options["timeout_ms"] = body.timeout_ms
             if body.max_output_bytes is not None:
                 options["max_output_bytes"] = body.max_output_bytes
-            if body.language == COMMAND or body.argv is not None:
-                result = await sandbox.run_command(body.argv or [], **options)
-                language = COMMAND
-            else:
-                result = await sandbox.exec(body.code, body.language, context=body.context, **options)
-                language = result.language or sandbox.language
+            language = COMMAND if body.language == COMMAND or body.argv is not None else body.language
+            try:
+                if language == COMMAND:
+                    result = await sandbox.run_command(body.argv or [], **options)
+                else:
+                    result = await sandbox.exec(body.code, body.language, context=body.context, **options)
+            except asyncio.CancelledError:  # the client went away: the agent kills it; history says so
+                cancelled = ExecutionResult(exit_code=-1, cancelled=True, language=language, sandbox_id=sandbox_id)
+                await self._record(who, sandbox_id, body, language or sandbox.language, cancelled, started)
+                raise
+            language = result.language or sandbox.language
         await self.sync(record, sandbox)
         execution_id = await self._record(who, sandbox_id, body, language, result, started)
         return execution_id, result
@@ -264,7 +270,7 @@ class SandboxService:
             code=body.code,
             argv=body.argv,
             language=language,
-            stdin=body.stdin.encode() if body.stdin else None,
+            stdin=_stdin(body),
             backend=self._backend(body.backend),
             repl_context=None,
             context={
@@ -276,7 +282,7 @@ class SandboxService:
         )
         async with self._exec_slot(who):
             started = utcnow()
-            result = await self.runtime.execute(request, on_output=on_output)
+            result = await self.runtime.execute(request, on_output=on_output, keep_output=False)
         execution_id = await self._record(who, None, body, language, result, started)
         return execution_id, result
 
@@ -321,6 +327,17 @@ class SandboxService:
 
     async def _count_live(self) -> None:
         self.metrics.live_sandboxes.set(len(await self.store.list_sandboxes(statuses=LIVE)))
+
+
+def _stdin(body: ExecBody) -> bytes | None:
+    if body.stdin_b64 is not None:
+        if body.stdin is not None:
+            raise ApiError(422, "invalid_request", "give stdin or stdin_b64, not both")
+        try:
+            return base64.b64decode(body.stdin_b64, validate=True)
+        except ValueError:
+            raise ApiError(422, "invalid_request", "stdin_b64 is not base64") from None
+    return None if body.stdin is None else body.stdin.encode()
 
 
 def _remove_tree(path: Any) -> None:
