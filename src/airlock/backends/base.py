@@ -14,6 +14,7 @@ import logging
 import os
 import py_compile
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -237,8 +238,9 @@ class Environment(ABC):
             await asyncio.to_thread(self.kill_everything)
             if self.process is not None:
                 if self.process.returncode is None:
+                    # os.kill, not Popen.kill: that would poll (reap) the child behind asyncio's back.
                     with contextlib.suppress(ProcessLookupError):
-                        self.process.kill()
+                        os.kill(self.process.pid, signal.SIGKILL)
                 await self.process.wait()
             await asyncio.to_thread(self.teardown)
 

@@ -58,6 +58,7 @@ class SandboxService:
         self.runtime = runtime
         self.metrics = metrics
         self._execs: Counter[str] = Counter()
+        self._creating: Counter[str] = Counter()
         self._locks: dict[str, asyncio.Lock] = {}
         self._inflight: set[asyncio.Task[Any]] = set()
         self.ready = False
@@ -112,14 +113,18 @@ class SandboxService:
 
     async def create(self, who: Principal, body: CreateSandbox) -> SandboxRecord:
         backend = self._backend(body.backend)
-        live = await self.store.list_sandboxes(who.tenant, LIVE)
+        self._creating[who.tenant] += 1  # counted before any await, so concurrent creates see each other
+        try:
+            return await self._create(who, body, backend)
+        finally:
+            self._creating[who.tenant] -= 1
+
+    async def _create(self, who: Principal, body: CreateSandbox, backend: str) -> SandboxRecord:
+        live = len(await self.store.list_sandboxes(who.tenant, LIVE)) + self._creating[who.tenant] - 1
         limit = self.settings.server.max_sandboxes_per_tenant
-        if len(live) >= limit:
+        if live >= limit:
             raise ApiError(
-                429,
-                "too_many_sandboxes",
-                f"tenant has {len(live)} live sandboxes; the limit is {limit}",
-                retry_after=10,
+                429, "too_many_sandboxes", f"tenant has {live} live sandboxes; the limit is {limit}", retry_after=10
             )
         patch = body.limits.model_dump(exclude_none=True)
         limits = self.settings.limits.model_copy(update=patch)

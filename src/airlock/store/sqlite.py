@@ -129,10 +129,11 @@ class SQLiteStore(Store):
     async def list_sandboxes(
         self, tenant: str | None = None, statuses: set[SandboxStatus] | None = None
     ) -> list[SandboxRecord]:
-        records = await self._fetch(
-            SandboxRecord, "SELECT data FROM sandboxes WHERE ? IS NULL OR tenant = ? ORDER BY id", tenant, tenant
-        )
-        return [r for r in records if statuses is None or r.status in statuses]
+        wanted = sorted(s.value for s in statuses) if statuses is not None else []
+        marks = ", ".join("?" for _ in wanted)
+        status_clause = f"status IN ({marks})" if statuses is not None else "1"
+        sql = f"SELECT data FROM sandboxes WHERE (? IS NULL OR tenant = ?) AND {status_clause} ORDER BY id"  # noqa: S608
+        return await self._fetch(SandboxRecord, sql, tenant, tenant, *wanted)
 
     # -- history and audit --------------------------------------------------------------------------
     async def add_execution(self, execution: ExecutionRecord) -> None:
