@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from contextlib import asynccontextmanager
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException
 
 from airlock import __version__
 from airlock.config import Settings
@@ -75,8 +77,9 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(413, "request body too large")
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
@@ -137,4 +140,15 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         timeout_graceful_shutdown=int(settings.server.shutdown_grace_s) or None,
         log_level="info",
     )
-    uvicorn.Server(config).run()
+    _Server(config).run()
+
+
+class _Server(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)

@@ -88,11 +88,13 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
         if exc.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
+        request.app.state.metrics.errors.labels(exc.code).inc()
         return _envelope(exc.status, exc.code, exc.message, exc.details, **headers)
 
     @app.exception_handler(errors.AirlockError)
     async def airlock_error(request: Request, exc: errors.AirlockError) -> JSONResponse:
         status, code, message = describe(exc)
+        request.app.state.metrics.errors.labels(code).inc()
         if status >= 500:
             logger.warning("%s %s failed: %s", request.method, request.url.path, exc)
         return _envelope(status, code, message)
@@ -105,6 +107,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            problem = {"field": "body", "message": "not JSON in UTF-8"}
+            return _envelope(422, "validation_error", "invalid request: body", {"errors": [problem]})
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )

@@ -57,7 +57,7 @@ __all__ = [
     "who",
 ]
 
-_ERRORS = {status: {"model": ErrorBody} for status in (401, 404, 409, 413, 422, 429, 502, 503)}
+_ERRORS = {status: {"model": ErrorBody} for status in (401, 403, 404, 409, 413, 422, 429, 502, 503, 504)}
 v1 = APIRouter(prefix="/v1", responses=_ERRORS)  # type: ignore[arg-type]
 
 
@@ -188,8 +188,8 @@ async def run_once(body: RunBody, who: Who, svc: Svc) -> ExecutionView:
 @v1.post("/sandboxes/{sandbox_id}/contexts/reset")
 async def reset_context(sandbox_id: str, body: ContextReset, who: Who, svc: Svc) -> dict[str, bool]:
     """Throw away a REPL context's state (Python globals, node scope, bash session)."""
-    _, sandbox = await svc.handle(who, sandbox_id)
-    return {"reset": await sandbox.reset_context(body.language, body.context)}
+    async with svc.operation(who, sandbox_id) as sandbox:
+        return {"reset": await sandbox.reset_context(body.language, body.context)}
 
 
 @v1.get("/executions")
@@ -235,16 +235,16 @@ async def upload_file(
     append: bool = False,
 ) -> Written:
     """Write the request's body to the file (atomically, unless appending)."""
-    _, sandbox = await svc.handle(who, sandbox_id)
-    size = await sandbox.write_file(path, await request.body(), mode=mode, append=append)
-    return Written(path=path, size=size)
+    async with svc.operation(who, sandbox_id) as sandbox:
+        size = await sandbox.write_file(path, await request.body(), mode=mode, append=append)
+        return Written(path=path, size=size)
 
 
 @v1.post("/sandboxes/{sandbox_id}/files/mkdir", status_code=204)
 async def make_dir(sandbox_id: str, path: _FilePath, who: Who, svc: Svc) -> Response:
-    _, sandbox = await svc.handle(who, sandbox_id)
-    await sandbox.make_dir(path)
-    return Response(status_code=204)
+    async with svc.operation(who, sandbox_id) as sandbox:
+        await sandbox.make_dir(path)
+        return Response(status_code=204)
 
 
 @v1.get(
@@ -253,19 +253,19 @@ async def make_dir(sandbox_id: str, path: _FilePath, who: Who, svc: Svc) -> Resp
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 async def download_file(sandbox_id: str, path: _FilePath, who: Who, svc: Svc) -> Response:
-    _, sandbox = await svc.handle(who, sandbox_id)
-    return Response(await sandbox.read_file(path), media_type="application/octet-stream")
+    async with svc.operation(who, sandbox_id) as sandbox:
+        return Response(await sandbox.read_file(path), media_type="application/octet-stream")
 
 
 @v1.get("/sandboxes/{sandbox_id}/files/list")
 async def list_files(sandbox_id: str, who: Who, svc: Svc, path: _FilePath = ".") -> FileList:
-    _, sandbox = await svc.handle(who, sandbox_id)
-    entries = [FileEntry(**vars(e)) for e in await sandbox.list_files(path)]
-    return FileList(entries=entries)
+    async with svc.operation(who, sandbox_id) as sandbox:
+        entries = [FileEntry(**vars(e)) for e in await sandbox.list_files(path)]
+        return FileList(entries=entries)
 
 
 @v1.delete("/sandboxes/{sandbox_id}/files", status_code=204)
 async def delete_file(sandbox_id: str, path: _FilePath, who: Who, svc: Svc, recursive: bool = False) -> Response:
-    _, sandbox = await svc.handle(who, sandbox_id)
-    await sandbox.delete_file(path, recursive=recursive)
-    return Response(status_code=204)
+    async with svc.operation(who, sandbox_id) as sandbox:
+        await sandbox.delete_file(path, recursive=recursive)
+        return Response(status_code=204)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from airlock.config import Settings
-from airlock.errors import AirlockError, SandboxStartError, SandboxStateError
+from airlock.errors import AirlockError, SandboxError, SandboxStartError, SandboxStateError
 from airlock.languages import COMMAND
 from airlock.models import ExecutionRequest, ExecutionResult, SandboxState
 from airlock.runtime import Runtime
@@ -168,6 +168,19 @@ class SandboxService:
             async with self._lock(sandbox_id):
                 sandbox = self.runtime.get(sandbox_id) or await self._reopen(record)
         return record, sandbox
+
+    @asynccontextmanager
+    async def operation(self, who: Principal, sandbox_id: str) -> AsyncIterator[Sandbox]:
+        """A live handle for one request; if a stop or delete cuts it short, that is what it says."""
+        _, sandbox = await self.handle(who, sandbox_id)
+        try:
+            yield sandbox
+        except SandboxError as exc:
+            if sandbox.state is SandboxState.RUNNING:
+                raise
+            if sandbox.state is SandboxState.DESTROYED:
+                raise ApiError(404, "not_found", f"no sandbox {sandbox_id!r}") from exc
+            raise SandboxStateError(f"sandbox {sandbox_id} was {sandbox.state.value} while this ran") from exc
 
     async def _reopen(self, record: SandboxRecord) -> Sandbox:
         try:
