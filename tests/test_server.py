@@ -460,3 +460,11 @@ def test_a_file_read_cut_short_by_stop_or_delete_is_not_a_server_error(
         assert api.request(method, sandbox + suffix).status_code in (200, 204)
         reply = reading.result()
     assert reply.status_code == 200 or error(reply, status) == code
+
+
+def test_only_the_offered_backends_can_be_asked_for(api: httpx.Client) -> None:
+    """``process`` isolates nothing: a client cannot ask for it unless the server offers it."""
+    before = api.get("/v1/sandboxes").json()["sandboxes"]
+    assert error(api.post("/v1/sandboxes", json={"backend": "process"}), 422) == "backend_not_allowed"
+    assert error(api.post("/v1/run", json={"code": "print(1)", "backend": "process"}), 422) == "backend_not_allowed"
+    assert api.get("/v1/sandboxes").json()["sandboxes"] == before

@@ -71,10 +71,10 @@ async def who(request: Request) -> Principal:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key:
         raise ApiError(401, "unauthorized", "send an API key: Authorization: Bearer <key>")
-    record = await service(request).store.key_by_hash(hash_key(key.strip()))
-    if record is None:
+    principal = await service(request).principal(hash_key(key.strip()))
+    if principal is None:
         raise ApiError(401, "unauthorized", "unknown API key")
-    return Principal(tenant=record.tenant, key_id=record.id)
+    return principal
 
 
 Who = Annotated[Principal, Depends(who)]

@@ -61,6 +61,7 @@ class SandboxService:
         self._creating: Counter[str] = Counter()
         self._locks: dict[str, asyncio.Lock] = {}
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._principals: dict[str, Principal] = {}  # key hash -> principal; keys are never changed
         self.ready = False
 
     # -- start and stop -----------------------------------------------------------------------------
@@ -101,6 +102,15 @@ class SandboxService:
                 record.status = SandboxStatus.STOPPED
                 await self.store.put_sandbox(record)
             self.runtime.detach(sandbox.id)  # the runtime's close must not delete the workspace
+
+    async def principal(self, key_hash: str) -> Principal | None:
+        """Who holds the key with this hash (known keys are remembered: one store read per key)."""
+        if key_hash not in self._principals:
+            record = await self.store.key_by_hash(key_hash)
+            if record is None:
+                return None
+            self._principals[key_hash] = Principal(tenant=record.tenant, key_id=record.id)
+        return self._principals[key_hash]
 
     # -- sandboxes ----------------------------------------------------------------------------------
     def _backend(self, requested: str | None) -> str:
