@@ -26,6 +26,7 @@ MODULES = [
     "airlock.languages",
     "airlock.sandbox",
     "airlock.runtime",
+    "airlock.pool",
     "airlock.sync",
     "airlock.remote",
     "airlock.client",

@@ -101,6 +101,8 @@ class Sandbox:
         self.language = get_language(language).name
         self.state = SandboxState.CREATED
         self.last_error: str | None = None
+        #: Environment variables every exec gets (under its own): a pool sets them per lease.
+        self.env: dict[str, str] = {}
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -243,7 +245,7 @@ class Sandbox:
             stdin = stdin.encode()
         if stdin is not None and len(stdin) > self._env.limits.max_file_bytes:
             raise InvalidRequest(f"stdin is {len(stdin)} bytes; the limit is {self._env.limits.max_file_bytes}")
-        env = {str(k): str(v) for k, v in (env or {}).items()}
+        env = {**self.env, **{str(k): str(v) for k, v in (env or {}).items()}}
         bad = [key for key in env if not _ENV_NAME.fullmatch(key)]
         if bad:
             raise InvalidRequest(f"invalid environment variable names: {', '.join(map(repr, bad))}")
@@ -336,6 +338,15 @@ class Sandbox:
 
     async def ping(self) -> dict[str, Any]:
         return await self._request("ping", {})
+
+    async def reset(self) -> bool:
+        """Make the sandbox as new: every process killed, REPL contexts gone, workspace and scratch
+        space emptied, ``env`` cleared. False if something could not be removed."""
+        reply = await self._request("reset", {})
+        self.env = {}
+        if reply["left"]:
+            logger.warning("sandbox %s: reset could not remove %d paths", self.id, len(reply["left"]))
+        return not reply["left"]
 
     # -- files --------------------------------------------------------------------------------------
     async def write_file(self, path: str, data: bytes | str, *, mode: int = 0o644, append: bool = False) -> int:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from main import Agent
 
-__all__ = ["delete", "listdir", "mkdir", "read", "write"]
+__all__ = ["delete", "empty", "listdir", "mkdir", "read", "write"]
 
 FileOpError = RequestError
 
@@ -137,6 +137,30 @@ def delete(agent: Agent, message: dict[str, Any]) -> dict[str, Any]:
     except OSError as exc:
         raise _oserror(exc, path) from exc
     return {"deleted": full}
+
+
+def empty(root: str) -> list[str]:
+    """Delete everything inside ``root`` (not ``root`` itself); return what could not be deleted."""
+    import shutil
+
+    def make_writable(function: Any, path: str, _: Any) -> None:  # a read-only dir stops rmtree
+        os.chmod(os.path.dirname(path), 0o700)
+        function(path)
+
+    left = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, onerror=make_writable)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            left.append(entry.path)
+    return left
 
 
 def mkdir(agent: Agent, message: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class Agent:
         self.started = time.monotonic()
         self._site_enabled = False
         self.python_path = config.get("python_path")
+        self.wipe = list(config.get("wipe", []))
         os.set_blocking(in_fd, False)
         self.loop.add_reader(in_fd, self._readable)
 
@@ -183,6 +184,20 @@ class Agent:
         if context is not None:
             context.kill()
         return {"reset": context is not None}
+
+    def op_reset(self, req_id: int, message: dict[str, Any]) -> dict[str, Any]:
+        """Make the sandbox as new for its next user: every process but the agent killed, every REPL
+        context gone, the workspace and the scratch space (and the sandbox's /tmp and /dev/shm)
+        emptied. Refused while executions run."""
+        if self.jobs:
+            raise RequestError("Busy", f"{len(self.jobs)} executions are running")
+        for context in self.contexts.values():
+            context.queue.clear()
+            context.kill()
+        self.contexts.clear()
+        kill_tree([], since=0)  # since boot: every process of the sandbox but the agent
+        left = [path for root in (self.workspace, self.scratch, *self.wipe) for path in files.empty(root)]
+        return {"reset": True, "left": left}
 
     def op_file_write(self, req_id: int, message: dict[str, Any]) -> dict[str, Any]:
         return files.write(self, message)

@@ -152,11 +152,13 @@ class Environment(ABC):
             and not (self.channel is None or self.channel.closed)
         )
 
-    def agent_config(self, workspace: str, scratch: str) -> str:
+    def agent_config(self, workspace: str, scratch: str, wipe: tuple[str, ...] = ()) -> str:
+        """The agent's settings; ``wipe``: more folders a reset empties (the sandbox's own /tmp)."""
         return json.dumps(
             {
                 "workspace": workspace,
                 "scratch": scratch,
+                "wipe": list(wipe),
                 "python_path": list(self.backend.interpreter().site_path),
                 "sandbox_id": self.sandbox_id,
                 "spill_cap": self.limits.spill_bytes,

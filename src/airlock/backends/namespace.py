@@ -96,7 +96,7 @@ class NamespaceEnvironment(Environment):
             "AIRLOCK_SANDBOX_ID": self.sandbox_id,
             **self.env,
         }
-        agent = self.agent_config(_WORKSPACE, _SCRATCH)
+        agent = self.agent_config(_WORKSPACE, _SCRATCH, wipe=("/tmp", "/dev/shm"))
         args += ["--", *agent_argv(config.python, _AGENT_MOUNT, agent)]
         return AgentLaunch(
             argv=args,
