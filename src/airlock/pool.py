@@ -84,6 +84,7 @@ class PooledSandbox:
     uses: int = 0
     latency_ms: float = 0.0  # moving average of health-check round trips
     boot_ms: dict[str, float] = field(default_factory=dict)
+    seq: int = 0  # creation order, for round robin
 
     @property
     def age_s(self) -> float:
@@ -114,6 +115,8 @@ class Pool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._maintenance: asyncio.Task[None] | None = None
         self._next = 0
+        self._seq = 0
+        self._destroying: set[asyncio.Task[None]] = set()
         self._counts = {"acquired": 0, "cold_starts": 0, "recycled": 0, "exhausted": 0}
         self._boots: list[dict[str, float]] = []
         self.closed = False
@@ -138,6 +141,7 @@ class Pool:
             if task is not None:
                 task.cancel()
         await asyncio.gather(*self._tasks, *([self._maintenance] if self._maintenance else []), return_exceptions=True)
+        await asyncio.gather(*self._destroying, return_exceptions=True)  # let retiring sandboxes finish dying
         members = [*self._idle, *self._leased.values()]
         self._idle, self._leased = [], {}
         await asyncio.gather(*(self._destroy(m) for m in members), return_exceptions=True)
@@ -163,12 +167,19 @@ class Pool:
             raise SandboxStateError(f"sandbox {sandbox.id} is not leased from this pool")
         if self.closed or not await self._reusable(member):
             self._counts["recycled"] += 1
-            self._spawn(self._destroy(member))
+            self._retire(member)
             self._refill()
             return
         async with self._changed:
+            if self._closed_meanwhile():  # closed while we reset it: nobody else will destroy it
+                await self._destroy(member)
+                return
             self._idle.append(member)
             self._changed.notify_all()
+
+    def _closed_meanwhile(self) -> bool:
+        """``closed``, read again after an await (a plain read would look unchanged to mypy)."""
+        return self.closed
 
     @contextlib.asynccontextmanager
     async def lease(self, *, env: dict[str, str] | None = None) -> AsyncIterator[Sandbox]:
@@ -186,15 +197,16 @@ class Pool:
 
     def _pick(self, idle: list[PooledSandbox]) -> int:
         strategy = self.config.strategy
-        if strategy is Strategy.LEAST_RECENTLY_USED:
+        if strategy == Strategy.LEAST_RECENTLY_USED:
             return min(range(len(idle)), key=lambda i: idle[i].last_used)
-        if strategy is Strategy.ROUND_ROBIN:
-            self._next += 1
-            return self._next % len(idle)
-        if strategy is Strategy.WEIGHTED_RANDOM:  # fresher sandboxes (fewer uses) weigh more
+        if strategy == Strategy.ROUND_ROBIN:  # the next in creation order after the last one given out
+            index = min(range(len(idle)), key=lambda i: (idle[i].seq - self._next) % (self._seq + 1))
+            self._next = idle[index].seq + 1
+            return index
+        if strategy == Strategy.WEIGHTED_RANDOM:  # fresher sandboxes (fewer uses) weigh more
             weights = [1.0 / (1 + m.uses) for m in idle]
             return random.choices(range(len(idle)), weights)[0]  # noqa: S311 - not for security
-        if strategy is Strategy.BEST_PERFORMANCE:
+        if strategy == Strategy.BEST_PERFORMANCE:
             return min(range(len(idle)), key=lambda i: idle[i].latency_ms)
         return 0
 
@@ -217,7 +229,11 @@ class Pool:
                 f"({len(self._leased)} leased, max_size {self.config.max_size})"
             )
         self._counts["cold_starts"] += 1
-        return await self._create()
+        member = await self._create()
+        if self._closed_meanwhile():
+            await self._destroy(member)
+            raise SandboxStateError("this pool is closed")
+        return member
 
     async def _reusable(self, member: PooledSandbox) -> bool:
         if member.uses >= self.config.max_uses or member.age_s >= self.config.max_age_s:
@@ -276,7 +292,14 @@ class Pool:
         boot = {"ready_ms": (ready - started) * 1000, "first_exec_ms": (done - ready) * 1000}
         self._boots = [*self._boots[-199:], boot]
         self.runtime.detach(sandbox.id)  # the pool owns it now
-        return PooledSandbox(sandbox, boot_ms=boot)
+        self._seq += 1
+        return PooledSandbox(sandbox, boot_ms=boot, seq=self._seq)
+
+    def _retire(self, member: PooledSandbox) -> None:
+        """Destroy in the background; ``close`` waits for these rather than cancelling them."""
+        task = asyncio.create_task(self._destroy(member))
+        self._destroying.add(task)
+        task.add_done_callback(self._destroying.discard)
 
     async def _destroy(self, member: PooledSandbox) -> None:
         try:
@@ -304,7 +327,7 @@ class Pool:
             if (not healthy or surplus) and member in self._idle:
                 self._idle.remove(member)
                 self._counts["recycled"] += 1
-                self._spawn(self._destroy(member))
+                self._retire(member)
         self._refill()
 
     def stats(self) -> PoolStats:

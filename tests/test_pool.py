@@ -1,0 +1,353 @@
+"""The warm pool, on every backend the host runs: what a lease leaves behind is gone for the next one,
+each strategy picks the sandbox it promises, a drained pool waits and then creates or fails, sick,
+worn and old sandboxes are replaced, and closing leaves nothing running.
+
+Which sandbox a pool hands out is observed through its id. Maintenance runs only when a test calls
+``check()`` (the interval is an hour), so nothing changes behind a test's back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airlock import Runtime, Sandbox, SandboxState, SandboxStateError
+from airlock.pool import Pool, PoolConfig, PooledSandbox, PoolExhausted, Strategy, Template
+
+PoolFactory = Callable[..., Awaitable[Pool]]
+
+#: Generous bounds against a hang; no test asserts on how fast anything is.
+HANG_GUARD_S = 30
+
+#: Python that prints the command line of every process it can see, one per line.
+LIST_PROCESSES = """
+import os
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                print(f.read().replace(b"\\0", b" ").decode(errors="replace").strip())
+        except OSError:
+            pass
+"""
+
+
+@pytest.fixture
+async def make_pool(runtime: Runtime) -> AsyncIterator[PoolFactory]:
+    """Started pools, filled to their idle target; every one is closed at teardown (a pool detaches
+    its sandboxes from the runtime, so only closing the pool destroys them). Whatever a pool failed
+    to destroy is destroyed after that, so a pool bug fails its own test and not the next one."""
+    pools: list[Pool] = []
+    created: list[Sandbox] = []
+
+    async def factory(*, ready: bool = True, **options: Any) -> Pool:
+        options = {"target_idle": 1, "max_size": 1, "wait_s": 0.1, "health_interval_s": 3600, **options}
+        pool = Pool(runtime, PoolConfig(template=Template(name="test"), **options))
+        create = pool._create
+
+        async def tracked_create() -> PooledSandbox:
+            member = await create()
+            created.append(member.sandbox)
+            return member
+
+        pool._create = tracked_create  # type: ignore[method-assign]
+        pools.append(pool)
+        await pool.start()
+        if ready:
+            await pool.wait_ready(HANG_GUARD_S)
+        return pool
+
+    yield factory
+    for pool in pools:
+        await pool.close()
+    for sandbox in created:
+        await sandbox.destroy()
+
+
+def idle_ids(pool: Pool) -> list[str]:
+    return [member.sandbox.id for member in pool._idle]
+
+
+async def stdout_of(sandbox: Sandbox, code: str) -> str:
+    result = await sandbox.exec(code)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.strip()
+
+
+async def process_lines(sandbox: Sandbox) -> list[str]:
+    return [line for line in (await stdout_of(sandbox, LIST_PROCESSES)).splitlines() if line]
+
+
+async def kill_agent(sandbox: Sandbox) -> None:
+    """Kill the sandbox's agent behind the pool's back, as a crash or the OOM killer would."""
+    environment = sandbox._env
+    assert environment.process is not None
+    if sandbox.backend == "namespace" and getattr(environment, "cgroup", None) is not None:
+        await asyncio.to_thread(environment.kill_everything)  # every process of its cgroup
+    else:
+        os.kill(environment.process.pid, signal.SIGKILL)
+    await asyncio.wait_for(environment.process.wait(), HANG_GUARD_S)
+
+
+async def picks(pool: Pool, count: int) -> list[str]:
+    """The ids ``count`` acquire-and-release rounds hand out, one lease at a time."""
+    ids = []
+    for _ in range(count):
+        async with pool.lease() as sandbox:
+            ids.append(sandbox.id)
+    return ids
+
+
+# -- isolation across reuse --------------------------------------------------------------------------
+async def test_reuse_leaves_nothing_of_the_previous_lease(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1)
+    namespace = pool.runtime.settings.backend == "namespace"
+
+    async with pool.lease(env={"SECRET": "x"}) as first:
+        assert await stdout_of(first, "import os; print(os.environ.get('SECRET'))") == "x"
+        await first.write_file("left.txt", "from the first lease")
+        await stdout_of(first, "open('made.txt', 'w').write('also')")
+        if namespace:
+            await stdout_of(first, "open('/tmp/left.txt', 'w').write('x'); open('/dev/shm/left', 'w').write('x')")
+        await stdout_of(first, "import subprocess; sleeper = subprocess.Popen(['sleep', '271.5']); leftover = 1")
+        assert await stdout_of(first, "print(sleeper.poll())") == "None", "the background process is not running"
+        processes = await process_lines(first)
+        assert [line for line in processes if "271.5" in line] == ["sleep 271.5"], processes
+
+    async with pool.lease(env={"OTHER": "y"}) as second:
+        assert second.id == first.id, "a pool of one must hand out the same sandbox again"
+        assert [f.name for f in await second.list_files()] == []
+        if namespace:
+            assert await stdout_of(second, "import os; print(os.listdir('/tmp'), os.listdir('/dev/shm'))") == "[] []"
+        processes = await process_lines(second)
+        assert not [line for line in processes if "271.5" in line]
+        if namespace:  # only the agent and its REPL worker (a fork of it, same command line) are left
+            assert len(set(processes)) == 1, processes
+            assert "main.main()" in processes[0], processes
+        result = await second.exec("leftover")
+        assert result.error is not None
+        assert result.error.name == "NameError"
+        assert await stdout_of(second, "print('leftover' in globals(), 'sleeper' in globals())") == "False False"
+        env = await stdout_of(second, "import os; print(os.environ.get('SECRET'), os.environ.get('OTHER'))")
+        assert env == "None y"
+
+
+async def test_a_lease_env_does_not_outlive_the_lease(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1)
+    sandbox = await pool.acquire(env={"SECRET": "x"})
+    await pool.release(sandbox)
+    assert sandbox.env == {}
+    async with pool.lease() as again:
+        assert again.id == sandbox.id
+        assert await stdout_of(again, "import os; print('SECRET' in os.environ)") == "False"
+
+
+# -- strategies --------------------------------------------------------------------------------------
+async def test_first_available_hands_out_the_longest_idle(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=3, max_size=3, strategy=Strategy.FIRST_AVAILABLE)
+    a = await pool.acquire()
+    b = await pool.acquire()
+    await pool.release(b)
+    await pool.release(a)
+    for _ in range(4):
+        expected = idle_ids(pool)[0]
+        async with pool.lease() as sandbox:
+            assert sandbox.id == expected
+
+
+async def test_least_recently_used_hands_out_the_one_used_longest_ago(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=3, max_size=3, strategy=Strategy.LEAST_RECENTLY_USED)
+    x1 = await pool.acquire()
+    x2 = await pool.acquire()
+    await pool.release(x2)
+    await pool.release(x1)  # idle order now: x3, x2, x1 - but x1 was used before x2
+    (x3_id,) = set(idle_ids(pool)) - {x1.id, x2.id}
+    assert await picks(pool, 1) == [x3_id]  # never used at all
+    assert idle_ids(pool)[0] == x2.id  # so the next pick is not simply the first in line
+    assert await picks(pool, 3) == [x1.id, x2.id, x3_id]
+
+
+async def test_round_robin_cycles_through_every_sandbox(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=3, max_size=3, strategy=Strategy.ROUND_ROBIN)
+    ids = await picks(pool, 6)
+    assert len(set(ids[:3])) == 3, f"each of the 3 sandboxes should get a turn before any gets two: {ids}"
+    assert ids[3:] == ids[:3], ids
+
+
+async def test_best_performance_hands_out_the_fastest(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=3, max_size=3, strategy=Strategy.BEST_PERFORMANCE)
+    for fastest in (2, 1):  # never the first in line, which any strategy might pick by accident
+        for index, member in enumerate(pool._idle):
+            member.latency_ms = 1.0 if index == fastest else 50.0
+        expected = idle_ids(pool)[fastest]
+        async with pool.lease() as sandbox:
+            assert sandbox.id == expected
+
+
+async def test_weighted_random_favours_fresher_sandboxes(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=2, max_size=2, strategy=Strategy.WEIGHTED_RANDOM)
+    fresh, worn = idle_ids(pool)
+    random.seed(1234)
+    counts = {fresh: 0, worn: 0}
+    for _ in range(60):
+        for member in pool._idle:
+            member.uses = 0 if member.sandbox.id == fresh else 9  # weights 1 and 1/10
+        async with pool.lease() as sandbox:
+            counts[sandbox.id] += 1
+    assert counts[fresh] >= 2 * counts[worn], counts  # 1:10 expected; 1:1 would be uniform
+    assert counts[worn] > 0, f"the worn sandbox must still be picked sometimes: {counts}"
+
+
+# -- a drained pool ----------------------------------------------------------------------------------
+async def test_wait_then_fail_raises_pool_exhausted(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=0, max_size=4, when_empty="wait_then_fail", wait_s=0.05)
+    with pytest.raises(PoolExhausted) as caught:
+        await pool.acquire()
+    assert isinstance(caught.value, TimeoutError)
+    stats = pool.stats()
+    assert (stats.exhausted, stats.cold_starts, stats.leased) == (1, 0, 0)
+
+
+async def test_wait_then_create_starts_cold_up_to_max_size(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=0, max_size=2, when_empty="wait_then_create", wait_s=0.05)
+    first = await pool.acquire()
+    assert pool.stats().cold_starts == 1
+    second = await pool.acquire()
+    assert pool.stats().cold_starts == 2
+    assert first.id != second.id
+    assert await stdout_of(second, "print(6 * 7)") == "42"
+    with pytest.raises(PoolExhausted):
+        await pool.acquire()
+    stats = pool.stats()
+    assert (stats.cold_starts, stats.exhausted, stats.leased) == (2, 1, 2)
+
+
+async def test_a_waiting_acquire_gets_a_released_sandbox(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1, when_empty="wait_then_fail", wait_s=HANG_GUARD_S)
+    held = await pool.acquire()
+    waiter = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.1)
+    assert not waiter.done(), "the acquire should wait for a sandbox to come back"
+    await pool.release(held)
+    got = await asyncio.wait_for(waiter, HANG_GUARD_S)
+    assert got.id == held.id
+    assert pool.stats().cold_starts == 0
+    await pool.release(got)
+
+
+# -- health, wear and age ----------------------------------------------------------------------------
+async def test_check_replaces_an_idle_sandbox_whose_agent_died(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1)
+    (victim,) = [member.sandbox for member in pool._idle]
+    await kill_agent(victim)
+    await pool.check()
+    assert victim.id not in idle_ids(pool)
+    assert pool.stats().recycled == 1
+    await pool.wait_ready(HANG_GUARD_S)
+    (replacement,) = idle_ids(pool)
+    assert replacement != victim.id
+    async with pool.lease() as sandbox:
+        assert sandbox.id == replacement
+        assert await stdout_of(sandbox, "print('alive')") == "alive"
+
+
+async def test_a_leased_sandbox_whose_agent_died_is_not_taken_back(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1)
+    sandbox = await pool.acquire()
+    await kill_agent(sandbox)
+    await pool.release(sandbox)
+    assert sandbox.id not in idle_ids(pool)
+    assert pool.stats().recycled == 1
+    await pool.wait_ready(HANG_GUARD_S)
+    async with pool.lease() as fresh:
+        assert fresh.id != sandbox.id
+        assert await stdout_of(fresh, "print('alive')") == "alive"
+
+
+async def test_max_uses_retires_a_sandbox(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1, max_uses=2)
+    first, second = await picks(pool, 2)
+    assert first == second
+    assert pool.stats().recycled == 1
+    await pool.wait_ready(HANG_GUARD_S)
+    (third,) = await picks(pool, 1)
+    assert third != first
+
+
+async def test_max_age_retires_a_sandbox_on_release(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1, max_age_s=0.2)
+    sandbox = await pool.acquire()
+    await asyncio.sleep(0.3)
+    await pool.release(sandbox)
+    assert sandbox.id not in idle_ids(pool)
+    assert pool.stats().recycled == 1
+    await pool.wait_ready(HANG_GUARD_S)
+    assert idle_ids(pool) != [sandbox.id]
+
+
+async def test_max_age_retires_an_idle_sandbox_on_check(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1, max_age_s=0.2)
+    (old,) = idle_ids(pool)
+    await asyncio.sleep(0.3)
+    await pool.check()
+    assert old not in idle_ids(pool)
+    assert pool.stats().recycled == 1
+    await pool.wait_ready(HANG_GUARD_S)
+    assert idle_ids(pool) != [old]
+
+
+# -- closing -----------------------------------------------------------------------------------------
+async def test_close_destroys_idle_and_leased_sandboxes(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=2, max_size=3)
+    leased = await pool.acquire()
+    await pool.wait_ready(HANG_GUARD_S)
+    sandboxes = [leased, *(member.sandbox for member in pool._idle)]
+    assert len(sandboxes) == 3
+    await pool.close()
+    assert [sandbox.state for sandbox in sandboxes] == [SandboxState.DESTROYED] * 3
+    for sandbox in sandboxes:
+        assert not await asyncio.to_thread(Path(sandbox.workspace_path).exists)
+    with pytest.raises(SandboxStateError):
+        await pool.acquire()
+    await pool.close()  # a second close is a no-op
+
+
+async def test_close_right_after_a_retiring_release_finishes_the_destroy(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1, max_uses=1)
+    sandbox = await pool.acquire()
+    await pool.release(sandbox)  # over its uses: destroyed in the background
+    await pool.close()  # must not cut that destroy short (the autouse check looks for what is left)
+    assert sandbox.state is SandboxState.DESTROYED
+    assert not await asyncio.to_thread(Path(sandbox.workspace_path).exists)
+
+
+async def test_close_during_a_release_still_destroys_that_sandbox(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1)
+    sandbox = await pool.acquire()
+    releasing = asyncio.create_task(pool.release(sandbox))
+    await asyncio.sleep(0)  # the release is now waiting on the sandbox's reset
+    await pool.close()
+    await releasing
+    assert idle_ids(pool) == []
+    assert sandbox.state is SandboxState.DESTROYED
+
+
+# -- stats -------------------------------------------------------------------------------------------
+async def test_stats_after_warmup(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=2, max_size=3)
+    stats = pool.stats()
+    assert stats.template == "test"
+    assert (stats.idle, stats.leased, stats.creating, stats.acquired) == (2, 0, 0, 0)
+    assert (stats.cold_starts, stats.recycled, stats.exhausted) == (0, 0, 0)
+    assert set(stats.boot_ms_p50) == {"ready_ms", "first_exec_ms"}
+    assert all(value > 0 for value in stats.boot_ms_p50.values()), stats.boot_ms_p50
+    async with pool.lease():
+        stats = pool.stats()
+        assert (stats.leased, stats.acquired) == (1, 1)
