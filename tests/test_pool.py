@@ -52,8 +52,8 @@ async def make_pool(runtime: Runtime) -> AsyncIterator[PoolFactory]:
         pool = Pool(runtime, PoolConfig(template=Template(name="test"), **options))
         create = pool._create
 
-        async def tracked_create() -> PooledSandbox:
-            member = await create()
+        async def tracked_create(**kwargs: Any) -> PooledSandbox:
+            member = await create(**kwargs)
             created.append(member.sandbox)
             return member
 

@@ -116,6 +116,7 @@ class Pool:
         self._maintenance: asyncio.Task[None] | None = None
         self._next = 0
         self._seq = 0
+        self._resetting = 0  # released, being reset: neither idle nor leased, but still ours
         self._destroying: set[asyncio.Task[None]] = set()
         self._counts = {"acquired": 0, "cold_starts": 0, "recycled": 0, "exhausted": 0}
         self._boots: list[dict[str, float]] = []
@@ -137,11 +138,13 @@ class Pool:
         if self.closed:
             return
         self.closed = True
-        for task in [self._maintenance, *self._tasks]:
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*self._tasks, *([self._maintenance] if self._maintenance else []), return_exceptions=True)
-        await asyncio.gather(*self._destroying, return_exceptions=True)  # let retiring sandboxes finish dying
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            await asyncio.gather(self._maintenance, return_exceptions=True)
+        # Creations in flight are not cancelled: a cancel inside a subprocess spawn or a worker thread
+        # can hang (CPython gh-103847) or leak what the thread goes on to make. They see ``closed``
+        # when they finish and destroy what they made; retiring sandboxes finish dying.
+        await asyncio.gather(*self._tasks, *self._destroying, return_exceptions=True)
         members = [*self._idle, *self._leased.values()]
         self._idle, self._leased = [], {}
         await asyncio.gather(*(self._destroy(m) for m in members), return_exceptions=True)
@@ -165,7 +168,12 @@ class Pool:
         member = self._leased.pop(sandbox.id, None)
         if member is None:
             raise SandboxStateError(f"sandbox {sandbox.id} is not leased from this pool")
-        if self.closed or not await self._reusable(member):
+        self._resetting += 1
+        try:
+            reusable = not self.closed and await self._reusable(member)
+        finally:
+            self._resetting -= 1
+        if not reusable:
             self._counts["recycled"] += 1
             self._retire(member)
             self._refill()
@@ -246,13 +254,16 @@ class Pool:
 
     # -- creating, refilling, maintaining -----------------------------------------------------------
     def _size(self) -> int:
-        return len(self._idle) + len(self._leased) + self._creating
+        return len(self._idle) + len(self._leased) + self._creating + self._resetting
 
     def _refill(self) -> None:
         """Start as many creations as it takes to reach the idle target, within max_size."""
+        if self.closed:
+            return
         wanted = self.config.target_idle - len(self._idle) - self._creating
         room = self.config.max_size - self._size()
         for _ in range(max(0, min(wanted, room))):
+            self._creating += 1  # counted now, not when the task first runs: refills in a row see it
             self._spawn(self._add())
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
@@ -261,21 +272,23 @@ class Pool:
         task.add_done_callback(self._tasks.discard)
 
     async def _add(self) -> None:
+        """A creation ``_refill`` counted already."""
         try:
-            member = await self._create()
+            member = await self._create(counted=True)
         except AirlockError as exc:
             logger.warning("pool %s could not create a sandbox: %s", self.config.template.name, exc)
             return
         async with self._changed:
-            if self.closed:
+            if self.closed or self._size() >= self.config.max_size:
                 await self._destroy(member)
                 return
             self._idle.append(member)
             self._changed.notify_all()
 
-    async def _create(self) -> PooledSandbox:
+    async def _create(self, *, counted: bool = False) -> PooledSandbox:
         template = self.config.template
-        self._creating += 1
+        if not counted:
+            self._creating += 1
         try:
             started = time.perf_counter()
             sandbox = await self.runtime.create_sandbox(
