@@ -71,7 +71,7 @@ async def test_the_same_code_runs_on_a_local_and_a_remote_sandbox(ns_runtime: Ru
 
 
 @pytest.mark.parametrize(
-    "name", sorted(n for n in dir(Sandbox) if not n.startswith("_") and n not in LOCAL_ONLY | {"capabilities"})
+    "name", sorted(n for n in dir(Sandbox) if not n.startswith("_") and n not in LOCAL_ONLY | {"capabilities", "alive"})
 )
 def test_remote_sandbox_has_the_methods_and_signatures_of_sandbox(name: str) -> None:
     local, remote = getattr(Sandbox, name), getattr(RemoteSandbox, name)
@@ -91,6 +91,7 @@ async def test_lifecycle_create_list_get_stop_start_destroy(client: AsyncClient)
     sandbox = await client.create_sandbox(language="python", limits={"memory_mb": 256}, env={"GREETING": "hi"})
     try:
         assert sandbox.state is SandboxState.RUNNING
+        assert sandbox.alive
         assert (sandbox.language, sandbox.backend, sandbox.limits["memory_mb"]) == ("python", "namespace", 256)
         assert [sb.id for sb in await client.list_sandboxes()] == [sandbox.id]
         assert (await client.get_sandbox(sandbox.id)).status == "running"

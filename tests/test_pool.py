@@ -258,6 +258,20 @@ async def test_check_replaces_an_idle_sandbox_whose_agent_died(make_pool: PoolFa
         assert await stdout_of(sandbox, "print('alive')") == "alive"
 
 
+async def test_acquire_never_hands_out_an_idle_sandbox_known_to_be_dead(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=2)
+    (victim,) = [member.sandbox for member in pool._idle]
+    await kill_agent(victim)
+    for _ in range(100):  # until the host has seen the agent's channel close
+        if not victim.alive:
+            break
+        await asyncio.sleep(0.02)
+    async with pool.lease() as sandbox:
+        assert sandbox.id != victim.id
+        assert await stdout_of(sandbox, "print('alive')") == "alive"
+    assert pool.stats().recycled >= 1
+
+
 async def test_a_leased_sandbox_whose_agent_died_is_not_taken_back(make_pool: PoolFactory) -> None:
     pool = await make_pool(target_idle=1, max_size=1)
     sandbox = await pool.acquire()

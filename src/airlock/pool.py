@@ -198,10 +198,15 @@ class Pool:
             await self.release(sandbox)
 
     def _take(self) -> PooledSandbox | None:
-        if not self._idle:
-            return None
-        index = self._pick(self._idle)
-        return self._idle.pop(index)
+        """An idle member by the strategy; one whose agent is known dead is retired, not handed out."""
+        while self._idle:
+            member = self._idle.pop(self._pick(self._idle))
+            if member.sandbox.alive:
+                return member
+            self._counts["recycled"] += 1
+            self._retire(member)
+            self._refill()
+        return None
 
     def _pick(self, idle: list[PooledSandbox]) -> int:
         strategy = self.config.strategy

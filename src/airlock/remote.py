@@ -96,6 +96,11 @@ class RemoteSandbox:
     def __repr__(self) -> str:
         return f"<RemoteSandbox {self.id} {self.backend} {self.status}>"
 
+    @property
+    def alive(self) -> bool:
+        """Running, as the server last said (``refresh()`` asks again)."""
+        return self.state is SandboxState.RUNNING
+
     def _update(self, view: Mapping[str, Any]) -> RemoteSandbox:
         self.backend: str = view["backend"]
         self.language: str = view["language"]

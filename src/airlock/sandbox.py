@@ -113,6 +113,11 @@ class Sandbox:
         return self._env.backend.capabilities()
 
     @property
+    def alive(self) -> bool:
+        """Running, with its agent still there as far as the host can tell (no round trip)."""
+        return self.state is SandboxState.RUNNING and self._env.alive
+
+    @property
     def workspace_path(self) -> str:
         """Where the workspace lives on the host (for the host's eyes only)."""
         return str(self._env.workspace)
