@@ -47,21 +47,24 @@ async def main() -> None:
     parser.add_argument("--backend", default="namespace")
     args = parser.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="airlock-bench-"))
-    settings = Settings(home=home, backend=args.backend)
-    python = settings.namespace.python if args.backend == "namespace" else sys.executable
+    with tempfile.TemporaryDirectory(prefix="airlock-bench-latency-") as home:
+        await measure_all(Settings(home=Path(home), backend=args.backend), args.rounds)
+
+
+async def measure_all(settings: Settings, rounds: int) -> None:
+    python = settings.namespace.python if settings.backend == "namespace" else sys.executable
 
     async def floor() -> None:
         await asyncio.to_thread(subprocess.run, [python, "-c", "print(1)"], capture_output=True, check=True)
 
-    results: dict[str, list[float]] = {"floor": await measure(floor, args.rounds)}
+    results: dict[str, list[float]] = {"floor": await measure(floor, rounds)}
     async with Runtime(settings) as runtime:
 
         async def one_shot() -> None:
             result = await runtime.run("print(1)")
             assert result.stdout == "1\n", result
 
-        results["one-shot"] = await measure(one_shot, args.rounds)
+        results["one-shot"] = await measure(one_shot, rounds)
         async with runtime.sandbox(language="python") as sandbox:
 
             async def running() -> None:
@@ -72,11 +75,11 @@ async def main() -> None:
                 result = await sandbox.exec("print(1)", context=None)
                 assert result.stdout == "1\n", result
 
-            results["running"] = await measure(running, args.rounds * 10)
-            results["fresh"] = await measure(fresh, args.rounds * 4)
+            results["running"] = await measure(running, rounds * 10)
+            results["fresh"] = await measure(fresh, rounds * 4)
 
     base = statistics.median(results["floor"])
-    print(f"Python print(1), backend {args.backend}, {args.rounds} rounds (running: {args.rounds * 10})")
+    print(f"Python print(1), backend {settings.backend}, {rounds} rounds (running: {rounds * 10})")
     print(f"{'':<10} {'p50 ms':>8} {'p99 ms':>8} {'p50 / floor':>12}")
     for name, samples in results.items():
         p50 = percentile(samples, 0.5)

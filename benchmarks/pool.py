@@ -34,12 +34,13 @@ import contextlib
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from _common import private_dirs
 
 from airlock import Runtime, Sandbox, Settings
 from airlock.backends.cgroups import probe as probe_cgroups
@@ -449,21 +450,13 @@ def report_memory(memory: Memory) -> None:
 
 
 # -- the run ----------------------------------------------------------------------------------------
-def private_dirs() -> tuple[Path, Path]:
-    """A home, and a sandbox root that sandbox uids can reach (so not under a 0700 directory)."""
-    home = Path(tempfile.mkdtemp(prefix="airlock-bench-pool-"))
-    root = Path(tempfile.mkdtemp(prefix="airlock-bench-sandboxes-", dir="/var/tmp" if os.geteuid() == 0 else None))
-    root.chmod(0o711)
-    return home, root
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--backend", default="namespace")
     args = parser.parse_args()
 
-    home, root = private_dirs()
+    home, root = private_dirs("pool")
     os.environ["AIRLOCK_CONFIG"] = str(home / "no-config.toml")  # the user's config is not read
     settings = Settings(home=home, sandbox_root=root, backend=args.backend)
     python = settings.namespace.python if args.backend == "namespace" else sys.executable

@@ -29,7 +29,6 @@ import signal
 import socket
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from _common import private_dirs
 
 from airlock import Runtime, Sandbox, Settings
 from airlock.backends.cgroups import probe as probe_cgroups
@@ -366,22 +366,13 @@ def report(
         print(f"{name:<12} {one:>8.1f} {burst:>16.1f} {burst / one:>7.2f}x")
 
 
-def private_dirs() -> tuple[Path, Path]:
-    """A home, and a sandbox root that sandbox uids can reach (so not under a 0700 directory)."""
-    home = Path(tempfile.mkdtemp(prefix="airlock-bench-server-"))
-    base = "/var/tmp" if os.geteuid() == 0 else None
-    root = Path(tempfile.mkdtemp(prefix="airlock-bench-sandboxes-", dir=base))
-    root.chmod(0o711)
-    return home, root
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--backend", default="namespace")
     args = parser.parse_args()
 
-    home, root = private_dirs()
+    home, root = private_dirs("server")
     os.environ["AIRLOCK_CONFIG"] = str(home / "no-config.toml")  # the user's config is not read
     settings = Settings(home=home / "local", sandbox_root=root, backend=args.backend)
     server = Server(home / "server", root, args.backend)

@@ -1,0 +1,19 @@
+"""What the benchmark programs share."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["private_dirs"]
+
+
+def private_dirs(name: str) -> tuple[Path, Path]:
+    """A home, and a sandbox root that sandbox uids can reach (so not under a 0700 directory).
+
+    The caller removes both when it is done."""
+    home = Path(tempfile.mkdtemp(prefix=f"airlock-bench-{name}-"))
+    root = Path(tempfile.mkdtemp(prefix="airlock-bench-sandboxes-", dir="/var/tmp" if os.geteuid() == 0 else None))
+    root.chmod(0o711)
+    return home, root
