@@ -3,19 +3,19 @@
     .venv/bin/python benchmarks/pool.py [--rounds 50] [--backend namespace]
 
 Prints, all measured in this run,
-  acquire     p50/p99 of ``Pool.acquire`` from a warm pool (4 idle, max_size 4; each lease released
-              before the next acquire, only the acquire timed; ``rounds * 10`` acquires) against a cold
-              ``Runtime.create_sandbox`` (``rounds`` creates). Target: p50 <= 1 ms.
+  acquire     p50/p99 of ``Pool.acquire`` from a warm pool (4 idle, max_size 4; each lease released,
+              and its reset finished, before the next acquire; only the acquire timed; ``rounds * 10``
+              acquires) against a cold ``Runtime.create_sandbox`` (``rounds`` creates). Target: p50 <= 1 ms.
   throughput  ``print(1)`` execs per second at concurrency 1, 8 and 64, each worker repeating acquire,
               exec, release on a pool of ``target_idle = N, max_size = N + 4`` (``rounds * 20`` execs
               per level, after a warm-up round whose refills end before the clock starts), beside the
-              same workers each holding one lease for all its execs (no acquire, no reset) and beside
-              one-shot ``Runtime.run`` (a fresh sandbox per exec, ``rounds * 2`` execs); the share of
-              the workers' time spent in ``release`` (the reset), and that share plus what the exec
-              after a reset costs over a held one (the reset ends the REPL context). Target: 300/s.
+              same workers each holding one lease for all its execs (no acquire, no reset), beside
+              ``Runtime.run`` through the runtime's on-demand pool, and beside one-shot ``Runtime.run``
+              with ``use_pools=false`` (a fresh sandbox per exec, ``rounds * 2`` execs). Target: 300/s.
   burst       100 holders acquire at once from a pool of 20 (``max_size=20``, ``wait_then_fail``,
               ``wait_s=60``), each running one exec and releasing: time until the last is served, and
-              the p50/p99 wait, beside 100 one-shot ``Runtime.run`` at once (their p50/p99 latency).
+              the p50/p99 wait, beside 100 one-shot ``Runtime.run`` at once (``use_pools=false``: a
+              sandbox each; their p50/p99 latency).
   memory      20 idle sandboxes (REPL context warmed by the template): per sandbox the sum of PSS and
               of RSS (``/proc/PID/smaps_rollup``) over its processes (bwrap included: its cgroup's
               processes and its process tree), and its memory cgroup's usage where it has one, beside a
@@ -42,10 +42,9 @@ from typing import Any
 
 from _common import private_dirs
 
-from airlock import Runtime, Sandbox, Settings
+from airlock import Pool, PoolConfig, PoolExhausted, Runtime, Sandbox, Settings, Template
 from airlock.backends.cgroups import probe as probe_cgroups
 from airlock.models import new_ulid
-from airlock.pool import Pool, PoolConfig, PoolExhausted, Template
 
 CONCURRENCY = (1, 8, 64)
 BURST_HOLDERS, BURST_POOL = 100, 20
@@ -159,6 +158,7 @@ async def acquire_latency(runtime: Runtime, backend: str, rounds: int) -> tuple[
             if i >= 10:  # the first ten warm up
                 warm.append(ms_since(start))
             await pool.release(sandbox)
+            await pool.settle()  # back idle: every acquire finds a warm pool
         note = watched.note()
     return cold, warm, note
 
@@ -168,10 +168,9 @@ async def acquire_latency(runtime: Runtime, backend: str, rounds: int) -> tuple[
 class Throughput:
     pooled: float
     held: float
+    run: float
     one_shot: float
-    reset_share: float
-    reset_p50: float
-    reset_and_repl_share: float
+    release_p50: float
     exec_p50: float
     held_exec_p50: float
     note: str
@@ -185,9 +184,8 @@ async def rate(concurrency: int, ops: int, worker: Worker) -> float:
     return ops / (time.perf_counter() - start)
 
 
-async def throughput(runtime: Runtime, backend: str, concurrency: int, rounds: int) -> Throughput:
-    busy: list[float] = []
-    resets: list[float] = []
+async def throughput(runtime: Runtime, fresh: Runtime, backend: str, concurrency: int, rounds: int) -> Throughput:
+    releases: list[float] = []
     execs: dict[str, list[float]] = {"pooled": [], "held": []}
 
     async def timed_exec(sandbox: Sandbox, side: str) -> None:
@@ -200,13 +198,11 @@ async def throughput(runtime: Runtime, backend: str, concurrency: int, rounds: i
 
         async def pooled(tickets: Iterator[int]) -> None:
             for _ in tickets:
-                start = time.perf_counter()
                 sandbox = await pool.acquire()
                 await timed_exec(sandbox, "pooled")
                 release = time.perf_counter()
                 await pool.release(sandbox)
-                resets.append(ms_since(release))
-                busy.append(ms_since(start))
+                releases.append(ms_since(release))
 
         async def held(tickets: Iterator[int]) -> None:
             async with pool.lease() as sandbox:
@@ -214,26 +210,30 @@ async def throughput(runtime: Runtime, backend: str, concurrency: int, rounds: i
                     await timed_exec(sandbox, "held")
 
         await rate(concurrency, concurrency * 2, pooled)  # warm-up
-        await watched.settle()  # the refills it started end before the clock starts
-        busy.clear()
-        resets.clear()
+        await watched.settle()  # the refills and resets it started end before the clock starts
+        releases.clear()
         execs["pooled"].clear()
         pooled_rate = await rate(concurrency, rounds * 20, pooled)
         note = watched.note()
+        await watched.settle()
         held_rate = await rate(concurrency, rounds * 20, held)
 
-    async def shots(tickets: Iterator[int]) -> None:
-        for _ in tickets:
-            await one_shot(runtime)
+    def runs_of(rt: Runtime) -> Worker:
+        async def worker(tickets: Iterator[int]) -> None:
+            for _ in tickets:
+                await one_shot(rt)
 
-    one_shot_rate = await rate(concurrency, max(rounds * 2, concurrency), shots)
+        return worker
+
+    await rate(concurrency, concurrency, runs_of(runtime))  # the on-demand pool's sandboxes, made cold
+    run_rate = await rate(concurrency, rounds * 20, runs_of(runtime))
+    one_shot_rate = await rate(concurrency, max(rounds * 2, concurrency), runs_of(fresh))
     return Throughput(
         pooled=pooled_rate,
         held=held_rate,
+        run=run_rate,
         one_shot=one_shot_rate,
-        reset_share=sum(resets) / sum(busy),
-        reset_p50=percentile(resets, 0.5),
-        reset_and_repl_share=(sum(resets) + sum(execs["pooled"]) - mean(execs["held"]) * len(resets)) / sum(busy),
+        release_p50=percentile(releases, 0.5),
         exec_p50=percentile(execs["pooled"], 0.5),
         held_exec_p50=percentile(execs["held"], 0.5),
         note=note,
@@ -241,7 +241,7 @@ async def throughput(runtime: Runtime, backend: str, concurrency: int, rounds: i
 
 
 # -- 3. burst ---------------------------------------------------------------------------------------
-async def burst(runtime: Runtime, backend: str) -> tuple[dict[str, tuple[float, list[float]]], str]:
+async def burst(runtime: Runtime, fresh: Runtime, backend: str) -> tuple[dict[str, tuple[float, list[float]]], str]:
     """Per side, ms until the last holder was served and each one's wait (one-shot: whole run)."""
     waits: list[float] = []
     failed = 0
@@ -270,7 +270,7 @@ async def burst(runtime: Runtime, backend: str) -> tuple[dict[str, tuple[float, 
         note = f"{watched.note()}, failed {failed}; all released after {done:.0f} ms"
 
     async def shot(start: float) -> float:
-        await one_shot(runtime)
+        await one_shot(fresh)
         return ms_since(start)
 
     start = time.perf_counter()
@@ -396,19 +396,20 @@ def report_acquire(cold: list[float], warm: list[float], note: str) -> None:
 def report_throughput(rows: dict[int, Throughput], rounds: int) -> None:
     print(f"\n2. print(1) execs/s, {rounds * 20} per level (one-shot: {rounds * 2}, at least N)")
     print(
-        f"   {'N':>3} {'pooled':>7} {'held':>6} {'one-shot':>8} {'/held':>6} {'/1-shot':>7} "
-        f"{'reset':>6} {'+REPL':>6} {'reset p50':>9} {'exec p50':>8} {'held exec':>9}  >= 300/s"
+        f"   {'N':>3} {'pooled':>7} {'held':>6} {'run()':>6} {'one-shot':>8} {'/held':>6} {'/1-shot':>7} "
+        f"{'release p50':>11} {'exec p50':>8} {'held exec':>9}  >= 300/s"
     )
     for n, t in rows.items():
         print(
-            f"   {n:>3} {t.pooled:>7.0f} {t.held:>6.0f} {t.one_shot:>8.1f} {t.pooled / t.held:>5.2f}x "
-            f"{t.pooled / t.one_shot:>6.1f}x {t.reset_share:>6.0%} {t.reset_and_repl_share:>6.0%} "
-            f"{t.reset_p50:>9.2f} {t.exec_p50:>8.2f} {t.held_exec_p50:>9.2f}  {verdict(t.pooled >= 300)}"
+            f"   {n:>3} {t.pooled:>7.0f} {t.held:>6.0f} {t.run:>6.0f} {t.one_shot:>8.1f} {t.pooled / t.held:>5.2f}x "
+            f"{t.pooled / t.one_shot:>6.1f}x {t.release_p50:>11.3f} {t.exec_p50:>8.2f} {t.held_exec_p50:>9.2f}  "
+            f"{verdict(t.pooled >= 300)}"
         )
     print(
-        "   reset: share of the pooled workers' time spent in release; +REPL: adding what the exec after a\n"
-        "   reset costs over a held one (the reset ends the REPL context, the next exec starts a new one);\n"
-        "   p50 columns in ms; exec: print(1) alone, in a leased (pooled) or held sandbox"
+        "   pooled: acquire, exec, release (the reset and the REPL's restart go on in the background);\n"
+        "   held: one lease per worker for all its execs; run(): Runtime.run in a fresh process of a sandbox\n"
+        "   from the runtime's on-demand pool; one-shot: Runtime.run with use_pools=false (a sandbox made\n"
+        "   and destroyed per exec); p50 columns in ms, exec = print(1) alone in a leased or held sandbox"
     )
     for n, t in rows.items():
         print(f"   pool at N={n}: {t.note}")
@@ -461,13 +462,14 @@ async def main() -> None:
     settings = Settings(home=home, sandbox_root=root, backend=args.backend)
     python = settings.namespace.python if args.backend == "namespace" else sys.executable
     runtime = TrackingRuntime(settings)
+    fresh = TrackingRuntime(settings.model_copy(update={"use_pools": False}))
     started = time.perf_counter()
     left: list[str] = []
     try:
-        async with runtime:
+        async with runtime, fresh:
             acquire = await acquire_latency(runtime, args.backend, args.rounds)
-            rows = {n: await throughput(runtime, args.backend, n, args.rounds) for n in CONCURRENCY}
-            sides, burst_note = await burst(runtime, args.backend)
+            rows = {n: await throughput(runtime, fresh, args.backend, n, args.rounds) for n in CONCURRENCY}
+            sides, burst_note = await burst(runtime, fresh, args.backend)
             memory = await idle_memory(runtime, args.backend, python)
         print(f"Warm pool, backend {args.backend}, {os.cpu_count()} cores, {args.rounds} rounds")
         report_acquire(*acquire)
@@ -475,7 +477,7 @@ async def main() -> None:
         report_burst(sides, burst_note)
         report_memory(memory)
     finally:
-        left = leftovers(root, runtime.made)
+        left = leftovers(root, runtime.made | fresh.made)
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
         if left:
@@ -484,7 +486,7 @@ async def main() -> None:
     if left:
         raise SystemExit(1)
     elapsed = time.perf_counter() - started
-    print(f"\n{len(runtime.made)} sandboxes made in {elapsed:.0f} s; none left a workspace or cgroup")
+    print(f"\n{len(runtime.made | fresh.made)} sandboxes made in {elapsed:.0f} s; none left a workspace or cgroup")
 
 
 if __name__ == "__main__":

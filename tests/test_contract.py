@@ -515,12 +515,45 @@ async def test_missing_program_gives_exit_code_127(sandbox: Sandbox) -> None:
 
 
 # -- one-shot runs ---------------------------------------------------------------------------------------
-async def test_run_is_one_shot(runtime: Runtime) -> None:
-    result = await runtime.run("print(6*7)")
-    assert (result.stdout, result.exit_code) == ("42\n", 0)
-    assert runtime.sandboxes() == []
-    assert result.sandbox_id is not None
+async def test_runs_reuse_a_reset_sandbox_that_keeps_nothing_of_the_last_run(runtime: Runtime) -> None:
+    first = await runtime.run(
+        "import subprocess; subprocess.Popen(['sleep', '313.5']); open('left.txt', 'w').write('x'); print(6*7)",
+        env_vars={"SECRET": "s"},
+    )
+    assert (first.stdout, first.exit_code) == ("42\n", 0)
+    await runtime.pools.get(f"auto-{runtime.settings.backend}-python").settle()
+    second = await runtime.run(
+        "import os\n"
+        "def cmdline(pid):\n"
+        "    try:\n"
+        "        return open(f'/proc/{pid}/cmdline').read()\n"
+        "    except OSError:\n"
+        "        return ''\n"
+        "sleeping = any('313.5' in cmdline(p) for p in os.listdir('/proc') if p.isdigit())\n"
+        "print(os.listdir('.'), os.environ.get('SECRET'), sleeping)"
+    )
+    assert second.sandbox_id == first.sandbox_id, "the second run should reuse the reset sandbox"
+    assert (second.stdout, second.exit_code) == ("[] None False\n", 0)
+    assert runtime.sandboxes() == [], "pooled sandboxes are the pool's, not the runtime's own"
+
+
+async def test_closing_the_runtime_destroys_its_pooled_sandboxes(settings: Settings, backend_name: str) -> None:
+    async with Runtime(settings.model_copy(update={"backend": backend_name})) as runtime:
+        result = await runtime.run("print(1)")
+        assert result.sandbox_id is not None
+        assert await host_path_exists(runtime.settings.sandboxes_dir / result.sandbox_id)
     assert not await host_path_exists(runtime.settings.sandboxes_dir / result.sandbox_id)
+
+
+async def test_without_pools_each_run_has_a_sandbox_of_its_own(settings: Settings, backend_name: str) -> None:
+    async with Runtime(settings.model_copy(update={"backend": backend_name, "use_pools": False})) as runtime:
+        first, second = await runtime.run("print(1)"), await runtime.run("print(2)")
+        assert (first.stdout, second.stdout) == ("1\n", "2\n")
+        assert first.sandbox_id != second.sandbox_id
+        for result in (first, second):
+            assert result.sandbox_id is not None
+            assert not await host_path_exists(runtime.settings.sandboxes_dir / result.sandbox_id)
+        assert list(runtime.pools) == []
 
 
 async def test_run_keeps_spilled_output_on_the_host(runtime: Runtime) -> None:

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from airlock import Runtime, Sandbox, SandboxState, SandboxStateError
-from airlock.pool import Pool, PoolConfig, PooledSandbox, PoolExhausted, Strategy, Template
+from airlock import PoolConfig, PoolExhausted, Runtime, Sandbox, SandboxState, SandboxStateError, Strategy, Template
+from airlock.pool import Pool, PooledSandbox
 
 PoolFactory = Callable[..., Awaitable[Pool]]
 
@@ -97,11 +97,13 @@ async def kill_agent(sandbox: Sandbox) -> None:
 
 
 async def picks(pool: Pool, count: int) -> list[str]:
-    """The ids ``count`` acquire-and-release rounds hand out, one lease at a time."""
+    """The ids ``count`` acquire-and-release rounds hand out, one lease at a time, each release
+    settled (a release returns at once; the reset goes on in the background)."""
     ids = []
     for _ in range(count):
         async with pool.lease() as sandbox:
             ids.append(sandbox.id)
+        await pool.settle()  # the reset is done and the sandbox idle again
     return ids
 
 
@@ -121,6 +123,7 @@ async def test_reuse_leaves_nothing_of_the_previous_lease(make_pool: PoolFactory
         processes = await process_lines(first)
         assert [line for line in processes if "271.5" in line] == ["sleep 271.5"], processes
 
+    await pool.settle()
     async with pool.lease(env={"OTHER": "y"}) as second:
         assert second.id == first.id, "a pool of one must hand out the same sandbox again"
         assert [f.name for f in await second.list_files()] == []
@@ -143,6 +146,7 @@ async def test_a_lease_env_does_not_outlive_the_lease(make_pool: PoolFactory) ->
     pool = await make_pool(target_idle=1, max_size=1)
     sandbox = await pool.acquire(env={"SECRET": "x"})
     await pool.release(sandbox)
+    await pool.settle()
     assert sandbox.env == {}
     async with pool.lease() as again:
         assert again.id == sandbox.id
@@ -155,11 +159,13 @@ async def test_first_available_hands_out_the_longest_idle(make_pool: PoolFactory
     a = await pool.acquire()
     b = await pool.acquire()
     await pool.release(b)
+    await pool.settle()
     await pool.release(a)
     for _ in range(4):
         expected = idle_ids(pool)[0]
         async with pool.lease() as sandbox:
             assert sandbox.id == expected
+        await pool.settle()
 
 
 async def test_least_recently_used_hands_out_the_one_used_longest_ago(make_pool: PoolFactory) -> None:
@@ -167,6 +173,7 @@ async def test_least_recently_used_hands_out_the_one_used_longest_ago(make_pool:
     x1 = await pool.acquire()
     x2 = await pool.acquire()
     await pool.release(x2)
+    await pool.settle()
     await pool.release(x1)  # idle order now: x3, x2, x1 - but x1 was used before x2
     (x3_id,) = set(idle_ids(pool)) - {x1.id, x2.id}
     assert await picks(pool, 1) == [x3_id]  # never used at all
@@ -189,6 +196,7 @@ async def test_best_performance_hands_out_the_fastest(make_pool: PoolFactory) ->
         expected = idle_ids(pool)[fastest]
         async with pool.lease() as sandbox:
             assert sandbox.id == expected
+        await pool.settle()
 
 
 async def test_weighted_random_favours_fresher_sandboxes(make_pool: PoolFactory) -> None:
@@ -201,6 +209,7 @@ async def test_weighted_random_favours_fresher_sandboxes(make_pool: PoolFactory)
             member.uses = 0 if member.sandbox.id == fresh else 9  # weights 1 and 1/10
         async with pool.lease() as sandbox:
             counts[sandbox.id] += 1
+        await pool.settle()
     assert counts[fresh] >= 2 * counts[worn], counts  # 1:10 expected; 1:1 would be uniform
     assert counts[worn] > 0, f"the worn sandbox must still be picked sometimes: {counts}"
 
@@ -240,6 +249,7 @@ async def test_a_waiting_acquire_gets_a_released_sandbox(make_pool: PoolFactory)
     assert got.id == held.id
     assert pool.stats().cold_starts == 0
     await pool.release(got)
+    await pool.settle()
 
 
 # -- health, wear and age ----------------------------------------------------------------------------
@@ -277,6 +287,7 @@ async def test_a_leased_sandbox_whose_agent_died_is_not_taken_back(make_pool: Po
     sandbox = await pool.acquire()
     await kill_agent(sandbox)
     await pool.release(sandbox)
+    await pool.settle()
     assert sandbox.id not in idle_ids(pool)
     assert pool.stats().recycled == 1
     await pool.wait_ready(HANG_GUARD_S)
@@ -300,6 +311,7 @@ async def test_max_age_retires_a_sandbox_on_release(make_pool: PoolFactory) -> N
     sandbox = await pool.acquire()
     await asyncio.sleep(0.3)
     await pool.release(sandbox)
+    await pool.settle()
     assert sandbox.id not in idle_ids(pool)
     assert pool.stats().recycled == 1
     await pool.wait_ready(HANG_GUARD_S)
@@ -345,10 +357,9 @@ async def test_close_right_after_a_retiring_release_finishes_the_destroy(make_po
 async def test_close_during_a_release_still_destroys_that_sandbox(make_pool: PoolFactory) -> None:
     pool = await make_pool(target_idle=1, max_size=1)
     sandbox = await pool.acquire()
-    releasing = asyncio.create_task(pool.release(sandbox))
-    await asyncio.sleep(0)  # the release is now waiting on the sandbox's reset
+    await pool.release(sandbox)  # returns at once; the reset goes on in the background
+    assert pool.stats().resetting == 1
     await pool.close()
-    await releasing
     assert idle_ids(pool) == []
     assert sandbox.state is SandboxState.DESTROYED
 
@@ -357,11 +368,11 @@ async def test_close_during_a_release_still_destroys_that_sandbox(make_pool: Poo
 async def test_stats_after_warmup(make_pool: PoolFactory) -> None:
     pool = await make_pool(target_idle=2, max_size=3)
     stats = pool.stats()
-    assert stats.template == "test"
+    assert (stats.name, stats.language, stats.strategy) == ("test", "python", Strategy.FIRST_AVAILABLE)
     assert (stats.idle, stats.leased, stats.creating, stats.acquired) == (2, 0, 0, 0)
     assert (stats.cold_starts, stats.recycled, stats.exhausted) == (0, 0, 0)
-    assert set(stats.boot_ms_p50) == {"ready_ms", "first_exec_ms"}
-    assert all(value > 0 for value in stats.boot_ms_p50.values()), stats.boot_ms_p50
+    assert set(stats.boot) == {"spawn", "agent_ready", "first_exec"}
+    assert all(phase.count == 2 and phase.p50_ms > 0 for phase in stats.boot.values()), stats.boot
     async with pool.lease():
         stats = pool.stats()
         assert (stats.leased, stats.acquired) == (1, 1)

@@ -29,6 +29,8 @@ from airlock.errors import (
     FileTooLarge,
     InvalidRequest,
     PathOutsideWorkspace,
+    PoolExhausted,
+    PoolNotFound,
     RateLimited,
     SandboxDied,
     SandboxError,
@@ -48,10 +50,15 @@ from airlock.models import (
     ExecutionRequest,
     ExecutionResult,
     OutputChunk,
+    PoolConfig,
+    PoolStats,
     SandboxLimits,
     SandboxState,
     SnapshotId,
+    Strategy,
+    Template,
 )
+from airlock.pool import Pool
 from airlock.remote import RemoteSandbox
 from airlock.runtime import Runtime
 from airlock.sandbox import FileInfo, Sandbox
@@ -89,6 +96,11 @@ __all__ = [
     "Language",
     "OutputChunk",
     "PathOutsideWorkspace",
+    "Pool",
+    "PoolConfig",
+    "PoolExhausted",
+    "PoolNotFound",
+    "PoolStats",
     "RateLimited",
     "RemoteSandbox",
     "Runtime",
@@ -104,8 +116,10 @@ __all__ = [
     "ServerUnavailable",
     "Settings",
     "SnapshotId",
+    "Strategy",
     "SyncRuntime",
     "SyncSandbox",
+    "Template",
     "UnknownLanguage",
     "__version__",
     "get_language",

@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     create_key = keys_sub.add_parser("create", help="make a key; it is printed once, only its hash is kept")
     create_key.add_argument("--name", required=True)
     create_key.add_argument("--tenant", help="whose sandboxes the key reaches (default: the name)")
+    create_key.add_argument("--admin", action="store_true", help="may also manage the warm pools every tenant shares")
     keys_sub.add_parser("list", help="the keys (names and tenants, never the keys)")
 
     doctor = sub.add_parser("doctor", help="which backends and languages work on this host, and why not")
@@ -174,13 +175,15 @@ async def _keys(args: argparse.Namespace) -> int:
 
     async with SQLiteStore(load_settings().database) as store:
         if args.keys_command == "create":
-            key, record = await create_key(store, args.name, args.tenant)
+            key, record = await create_key(store, args.name, args.tenant, admin=args.admin)
             print(key)
-            print(f"key {record.id} for tenant {record.tenant!r}; it is shown this once", file=sys.stderr)
+            role = "an admin key" if record.admin else "key"
+            print(f"{role} {record.id} for tenant {record.tenant!r}; it is shown this once", file=sys.stderr)
         else:
             for record in await store.list_keys():
                 print(
                     f"{record.id}  {record.name:<20} tenant={record.tenant}  created={record.created_at:%Y-%m-%d %H:%M}"
+                    + ("  admin" if record.admin else "")
                 )
     return 0
 

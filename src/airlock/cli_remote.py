@@ -6,6 +6,8 @@
     airlock sandbox stop | start | delete ID
     airlock files put -s ID LOCAL REMOTE        also: get -s ID REMOTE [LOCAL|-], ls -s ID [PATH]
     airlock history --sandbox ID --agent A      the executions, newest first
+    airlock pool stats [NAME]                   the warm pools: sandboxes by state, counters, boot times
+    airlock pool create NAME --target-idle 4    (an admin key) declare a pool; also: pool delete NAME
 
 Exit codes: 0 done; 1 the server refused (no such sandbox, wrong state, bad API key, a limit, a
 file error); 2 bad usage or an invalid request; 125 no server at the URL, or the sandbox failed.
@@ -28,14 +30,17 @@ from typing import TYPE_CHECKING, Any
 from airlock.cli import EXIT_USAGE, _env, _fail, _Parser, _print_live, _report
 from airlock.errors import (
     AuthenticationError,
+    ConfigError,
     FileOperationError,
+    PoolExhausted,
+    PoolNotFound,
     RateLimited,
     SandboxNotFound,
     SandboxStateError,
     UnknownLanguage,
 )
 from airlock.languages import COMMAND, language_for_path
-from airlock.models import USE_DEFAULT, OutputChunk
+from airlock.models import USE_DEFAULT, OutputChunk, PoolConfig, PoolInfo, Strategy, Template
 from airlock.remote import RemoteSandbox
 
 if TYPE_CHECKING:
@@ -45,8 +50,17 @@ __all__ = ["COMMANDS", "EXIT_REFUSED", "add_commands", "run"]
 
 EXIT_REFUSED = 1
 #: The top-level commands this module serves.
-COMMANDS = frozenset({"sandbox", "files", "history"})
-_REFUSED = (SandboxNotFound, SandboxStateError, AuthenticationError, RateLimited, FileOperationError)
+COMMANDS = frozenset({"sandbox", "files", "history", "pool"})
+_REFUSED = (
+    SandboxNotFound,
+    SandboxStateError,
+    AuthenticationError,
+    RateLimited,
+    FileOperationError,
+    PoolNotFound,
+    PoolExhausted,
+    ConfigError,
+)
 
 _Handler = Callable[["AsyncClient", argparse.Namespace], Awaitable[int]]
 
@@ -71,7 +85,7 @@ class _IntermixedParser(_Parser):
 
 
 def add_commands(sub: Any) -> None:
-    """Add ``sandbox``, ``files`` and ``history`` to the ``airlock`` parser's subcommands."""
+    """Add ``sandbox``, ``files``, ``history`` and ``pool`` to the ``airlock`` parser's subcommands."""
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument("--url", help="the server (default: $AIRLOCK_URL, else http://127.0.0.1:8080)")
     connection.add_argument("--api-key", help="the API key (default: $AIRLOCK_API_KEY)")
@@ -81,8 +95,9 @@ def add_commands(sub: Any) -> None:
     sandbox = sub.add_parser("sandbox", help="sandboxes on an Airlock server (see `airlock serve`)")
     commands = sandbox.add_subparsers(dest="sandbox_command", required=True, parser_class=_IntermixedParser)
     create = commands.add_parser("create", parents=[output], help="a new, running sandbox")
-    create.add_argument("-l", "--language", default="python", help="its default language (default python)")
+    create.add_argument("-l", "--language", help="its default language (default python, or the pool's)")
     create.add_argument("--backend", help="the isolation backend (default: the server's)")
+    create.add_argument("--pool", help="take it from this warm pool (its template decides language and limits)")
     create.add_argument("--memory-mb", type=int)
     create.add_argument("--cpus", type=float)
     create.add_argument("--pids", type=int)
@@ -124,6 +139,31 @@ def add_commands(sub: Any) -> None:
     history.add_argument("--status", help="ok, error, timeout, killed or sandbox_died")
     history.add_argument("--limit", type=int, default=20, help="at most this many (default 20, up to 1000)")
     history.set_defaults(handler=_history)
+
+    pool = sub.add_parser("pool", help="the server's warm pools of started sandboxes")
+    pool_commands = pool.add_subparsers(dest="pool_command", required=True, parser_class=_IntermixedParser)
+    stats = pool_commands.add_parser("stats", parents=[output], help="sandboxes by state, counters, boot times")
+    stats.add_argument("name", nargs="?", help="one pool (default: all)")
+    stats.set_defaults(handler=_pool_stats)
+    declare = pool_commands.add_parser("create", parents=[output], help="declare a pool (takes an admin key)")
+    declare.add_argument("name")
+    declare.add_argument("-l", "--language", default="python")
+    declare.add_argument("--backend", help="default: the server's")
+    for option, kind, what in (
+        ("--target-idle", int, "idle sandboxes kept ready"),
+        ("--min-size", int, "never trimmed below this many"),
+        ("--max-size", int, "idle and leased together"),
+        ("--max-uses", int, "leases per sandbox before it is replaced"),
+        ("--max-age", float, "seconds before a sandbox is replaced"),
+        ("--wait", float, "seconds an acquire waits on a drained pool"),
+    ):
+        declare.add_argument(option, type=kind, help=what)
+    declare.add_argument("--strategy", choices=[s.value for s in Strategy])
+    declare.add_argument("--when-empty", choices=["wait_then_create", "wait_then_fail"])
+    declare.set_defaults(handler=_pool_create)
+    remove = pool_commands.add_parser("delete", parents=[connection], help="close a pool (takes an admin key)")
+    remove.add_argument("name")
+    remove.set_defaults(handler=_pool_delete)
 
 
 def _add_exec(command: argparse.ArgumentParser) -> None:
@@ -229,10 +269,11 @@ async def _create(client: AsyncClient, args: argparse.Namespace) -> int:
     limits = {"memory_mb": args.memory_mb, "cpus": args.cpus, "pids": args.pids, "network": args.network}
     async with _Progress("creating the sandbox"):
         sandbox = await client.create_sandbox(
-            args.language,
+            args.language or "python",
             args.backend,
             {name: value for name, value in limits.items() if value is not None},
             _env(args.env),
+            pool=args.pool,
         )
     if args.quiet and not args.json:
         print(sandbox.id)
@@ -411,3 +452,60 @@ def _first_line(code: str, width: int = 40) -> str:
     lines = code.strip().splitlines() or [""]
     line = lines[0] + (" ..." if len(lines) > 1 else "")
     return line if len(line) <= width else line[: width - 3] + "..."
+
+
+# -- pool --------------------------------------------------------------------------------------------
+#: The boot phases ``pool stats`` shows, as p50 milliseconds.
+_BOOT_COLUMNS = ("spawn", "agent_ready", "first_exec")
+
+
+async def _pool_stats(client: AsyncClient, args: argparse.Namespace) -> int:
+    pools = [await client.pool(args.name)] if args.name else await client.pools()
+    if args.json:
+        _print_json([pool.model_dump(mode="json") for pool in pools])
+        return 0
+    _show_pools(pools)
+    return 0
+
+
+def _show_pools(pools: list[PoolInfo]) -> None:
+    rows = []
+    for pool in pools:
+        s = pool.stats
+        boot = [f"{s.boot[phase].p50_ms:.1f}" if s.boot[phase].count else "-" for phase in _BOOT_COLUMNS]
+        counts = [s.idle, s.leased, s.creating, s.resetting, s.acquired, s.cold_starts, s.recycled, s.exhausted]
+        rows.append([s.name, s.backend, s.language, s.strategy.value, *map(str, counts), *boot])
+    header = ["POOL", "BACKEND", "LANGUAGE", "STRATEGY", "IDLE", "LEASED", "CREATING", "RESETTING"]
+    header += ["ACQUIRED", "COLD", "RECYCLED", "EXHAUSTED", "SPAWN MS", "AGENT MS", "1ST EXEC MS"]
+    _table(header, rows)
+    if not pools:
+        print("(no pools)")
+
+
+async def _pool_create(client: AsyncClient, args: argparse.Namespace) -> int:
+    options = {
+        "target_idle": args.target_idle,
+        "min_size": args.min_size,
+        "max_size": args.max_size,
+        "max_uses": args.max_uses,
+        "max_age_s": args.max_age,
+        "wait_s": args.wait,
+        "strategy": args.strategy,
+        "when_empty": args.when_empty,
+    }
+    template = Template(name=args.name, language=args.language, backend=args.backend)
+    try:
+        config = PoolConfig(template=template, **{k: v for k, v in options.items() if v is not None})
+    except ValueError as exc:
+        _fail(f"invalid pool: {exc}", EXIT_USAGE)
+    pool = await client.create_pool(config)
+    if args.json:
+        _print_json(pool.model_dump(mode="json"))
+    else:
+        _show_pools([pool])
+    return 0
+
+
+async def _pool_delete(client: AsyncClient, args: argparse.Namespace) -> int:
+    await client.delete_pool(args.name)
+    return 0

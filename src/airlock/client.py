@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -40,6 +41,8 @@ from airlock.errors import (
     FileTooLarge,
     InvalidRequest,
     PathOutsideWorkspace,
+    PoolExhausted,
+    PoolNotFound,
     RateLimited,
     SandboxError,
     SandboxFileNotFound,
@@ -48,7 +51,7 @@ from airlock.errors import (
     ServerUnavailable,
     UnknownLanguage,
 )
-from airlock.models import USE_DEFAULT, ExecutionResult, OutputChunk, SandboxLimits, UseDefault
+from airlock.models import USE_DEFAULT, ExecutionResult, OutputChunk, PoolConfig, PoolInfo, SandboxLimits, UseDefault
 from airlock.remote import RemoteSandbox, SyncRemoteSandbox, exec_body, sandbox_path
 from airlock.store import ExecutionRecord
 from airlock.sync import _LoopThread
@@ -78,6 +81,9 @@ _ERRORS: dict[str, type[AirlockError]] = {
     "file_error": FileOperationError,
     "sandbox_timeout": ControlTimeout,
     "sandbox_failed": SandboxError,
+    "pool_not_found": PoolNotFound,
+    "pool_exhausted": PoolExhausted,
+    "pool_exists": ConfigError,
 }
 
 
@@ -94,6 +100,8 @@ def _error(code: str, message: str, retry_after: str | None = None) -> AirlockEr
     if code == "unauthorized":
         hint = "set AIRLOCK_API_KEY or pass api_key; `airlock keys create --name NAME` makes a key"
         return AuthenticationError(f"{message} ({hint})")
+    if code == "forbidden":
+        return AuthenticationError(message)
     return _ERRORS.get(code, AirlockError)(message)
 
 
@@ -148,6 +156,11 @@ async def _server_sent_events(response: httpx.Response) -> AsyncIterator[tuple[s
             data.append(line[5:].removeprefix(" "))
 
 
+def _segment(name: str) -> str:
+    """A name as one URL path segment (a ``/`` or ``..`` in it cannot reach another route)."""
+    return quote(name, safe="")
+
+
 def _limits(limits: SandboxLimits | Mapping[str, Any] | None) -> dict[str, Any]:
     """Only the limits the caller set: the server keeps its defaults for the rest."""
     if isinstance(limits, SandboxLimits):
@@ -196,9 +209,13 @@ class AsyncClient:
         backend: str | None = None,
         limits: SandboxLimits | Mapping[str, Any] | None = None,
         env: dict[str, str] | None = None,
+        *,
+        pool: str | None = None,
     ) -> RemoteSandbox:
-        """A new, running sandbox; the limits not given keep the server's defaults."""
-        body = {"language": language, "backend": backend, "limits": _limits(limits), "env": dict(env or {})}
+        """A new, running sandbox; the limits not given keep the server's defaults. With ``pool``, one
+        taken from that warm pool, whose template decides the language, backend and limits."""
+        body: dict[str, Any] = {"backend": backend, "limits": _limits(limits), "env": dict(env or {})}
+        body.update({"pool": pool} if pool is not None else {"language": language})
         return RemoteSandbox(self, (await self._request("POST", "/v1/sandboxes", json=body)).json())
 
     @asynccontextmanager
@@ -231,8 +248,11 @@ class AsyncClient:
         max_output_bytes: int | UseDefault = USE_DEFAULT,
         backend: str | None = None,
         agent_id: str | None = None,
+        pool: str | None = None,
     ) -> ExecutionResult:
-        """Run ``code`` in a sandbox of its own, deleted after: ``await client.run("print(1)")``."""
+        """Run ``code`` once: ``await client.run("print(1)")``. It runs in a fresh process of a sandbox
+        from a warm pool (``pool``, or the one that fits), which is reset after: nothing of this run is
+        left for the next."""
         body = exec_body(
             code,
             language,
@@ -245,6 +265,7 @@ class AsyncClient:
             agent_id=agent_id,
         )
         body["backend"] = backend
+        body["pool"] = pool
         return await self._execute("/v1/run", body)
 
     async def executions(
@@ -261,6 +282,24 @@ class AsyncClient:
         params = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.items() if v is not None}
         reply = await self._request("GET", "/v1/executions", params={**params, "limit": limit})
         return [ExecutionRecord.model_validate(record) for record in reply.json()["executions"]]
+
+    # -- warm pools ---------------------------------------------------------------------------------
+    async def pools(self) -> list[PoolInfo]:
+        """The server's warm pools: settings, sandboxes by state, counters, boot-phase times."""
+        reply = await self._request("GET", "/v1/pools")
+        return [PoolInfo.model_validate(pool) for pool in reply.json()["pools"]]
+
+    async def pool(self, name: str) -> PoolInfo:
+        return PoolInfo.model_validate((await self._request("GET", f"/v1/pools/{_segment(name)}")).json())
+
+    async def create_pool(self, config: PoolConfig) -> PoolInfo:
+        """Declare a pool (an admin key only); it starts prewarming at once."""
+        reply = await self._request("POST", "/v1/pools", json=config.model_dump(mode="json", exclude_unset=True))
+        return PoolInfo.model_validate(reply.json())
+
+    async def delete_pool(self, name: str) -> None:
+        """Close a pool (an admin key only); its idle sandboxes are destroyed."""
+        await self._request("DELETE", f"/v1/pools/{_segment(name)}")
 
     # -- the wire -----------------------------------------------------------------------------------
     def _exec_timeout(self, body: Mapping[str, Any]) -> httpx.Timeout:
@@ -361,8 +400,10 @@ class Client:
         backend: str | None = None,
         limits: SandboxLimits | Mapping[str, Any] | None = None,
         env: dict[str, str] | None = None,
+        *,
+        pool: str | None = None,
     ) -> SyncRemoteSandbox:
-        sandbox = self._call(self._client.create_sandbox, language, backend, limits, env)
+        sandbox = self._call(self._client.create_sandbox, language, backend, limits, env, pool=pool)
         return SyncRemoteSandbox(sandbox, self._loop)
 
     @contextmanager
@@ -384,6 +425,18 @@ class Client:
     def executions(self, **filters: Any) -> list[ExecutionRecord]:
         """``AsyncClient.executions``, blocking; ``filters`` are its keyword arguments."""
         return self._call(self._client.executions, **filters)
+
+    def pools(self) -> list[PoolInfo]:
+        return self._call(self._client.pools)
+
+    def pool(self, name: str) -> PoolInfo:
+        return self._call(self._client.pool, name)
+
+    def create_pool(self, config: PoolConfig) -> PoolInfo:
+        return self._call(self._client.create_pool, config)
+
+    def delete_pool(self, name: str) -> None:
+        self._call(self._client.delete_pool, name)
 
 
 async def _open(url: str | None, api_key: str | None, timeout: float | None) -> AsyncClient:

@@ -11,11 +11,17 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from airlock.errors import ConfigError
-from airlock.models import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, MAX_INLINE_OUTPUT_BYTES, SandboxLimits
+from airlock.models import (
+    DEFAULT_MAX_OUTPUT_BYTES,
+    DEFAULT_TIMEOUT_MS,
+    MAX_INLINE_OUTPUT_BYTES,
+    PoolConfig,
+    SandboxLimits,
+)
 
 __all__ = [
     "BackendName",
@@ -67,6 +73,9 @@ class ServerConfig(BaseModel):
     max_concurrent_execs_per_tenant: int = Field(8, ge=1)
     max_body_bytes: int = Field(48 * 1024 * 1024, ge=1024)
     shutdown_grace_s: float = Field(10.0, ge=0, description="on SIGTERM, how long in-flight execs may finish")
+    prewarm: int = Field(
+        2, ge=0, description="idle sandboxes of the default backend and Python kept ready, unless a pool is declared"
+    )
     allowed_backends: list[BackendName] = Field(
         default_factory=lambda: list[BackendName](["namespace"]),
         description="backends clients may ask for; 'process' isolates nothing, so it is not offered by default",
@@ -92,6 +101,20 @@ class Settings(BaseSettings):
     process: ProcessConfig = Field(default_factory=ProcessConfig)
     namespace: NamespaceConfig = Field(default_factory=NamespaceConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    pools: list[PoolConfig] = Field(
+        default_factory=list, description="warm pools (``[[pools]]``), started by ``airlock serve``"
+    )
+    use_pools: bool = Field(
+        True, description="executions reuse reset sandboxes from pools; false: a fresh sandbox for each"
+    )
+
+    @field_validator("pools")
+    @classmethod
+    def _unique_pool_names(cls, pools: list[PoolConfig]) -> list[PoolConfig]:
+        names = [pool.name for pool in pools]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pool names must be unique: {names}")
+        return pools
 
     @classmethod
     def settings_customise_sources(

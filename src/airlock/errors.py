@@ -25,6 +25,8 @@ requests that cannot be carried out. Leaves also inherit the matching builtin, s
     ├── ExecutionFailed                       opt-in: ``result.raise_for_error()``
     │   └── ExecutionTimeout (TimeoutError)
     ├── SandboxNotFound (LookupError)         the server has no such sandbox (for this API key)
+    ├── PoolNotFound (LookupError)            no pool of that name
+    ├── PoolExhausted (TimeoutError)          a drained pool had no sandbox within its wait deadline
     ├── AuthenticationError (PermissionError) the server refused the API key, or none was sent
     ├── RateLimited                           a per-tenant limit of the server; ``retry_after`` seconds
     └── ServerUnavailable (ConnectionError)   no server answers at that URL (start one: ``airlock serve``)
@@ -52,6 +54,8 @@ __all__ = [
     "FileTooLarge",
     "InvalidRequest",
     "PathOutsideWorkspace",
+    "PoolExhausted",
+    "PoolNotFound",
     "RateLimited",
     "SandboxDied",
     "SandboxError",
@@ -175,6 +179,14 @@ def agent_error(error: dict[str, Any]) -> AirlockError:
 
 class SandboxNotFound(AirlockError, LookupError):
     pass
+
+
+class PoolNotFound(AirlockError, LookupError):
+    pass
+
+
+class PoolExhausted(AirlockError, TimeoutError):
+    """No sandbox could be had within the pool's wait deadline (and cold creation was not allowed)."""
 
 
 class AuthenticationError(AirlockError, PermissionError):

@@ -31,6 +31,7 @@ class Language:
     run: tuple[str, ...] = ()
     compile: tuple[str, ...] | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    noop: str | None = None  # code that does nothing, to start the REPL ahead of the first real exec
 
     def plan(self, code: str, repl_context: str | None) -> dict[str, Any]:
         """The agent's instructions for running ``code``: a REPL context, a fork, or a recipe."""
@@ -45,7 +46,7 @@ class Language:
 LANGUAGES: dict[str, Language] = {
     lang.name: lang
     for lang in (
-        Language("python", (".py",), ("python3",), "python3", aliases=("py", "python3"), repl="python"),
+        Language("python", (".py",), ("python3",), "python3", aliases=("py", "python3"), repl="python", noop="pass"),
         Language(
             "javascript",
             (".js", ".cjs"),
@@ -54,9 +55,17 @@ LANGUAGES: dict[str, Language] = {
             aliases=("js", "node", "nodejs"),
             repl="node",
             run=("node", "{file}"),
+            noop="undefined",
         ),
         Language(
-            "bash", (".sh", ".bash"), ("bash",), "bash", aliases=("sh", "shell"), repl="bash", run=("bash", "{file}")
+            "bash",
+            (".sh", ".bash"),
+            ("bash",),
+            "bash",
+            aliases=("sh", "shell"),
+            repl="bash",
+            run=("bash", "{file}"),
+            noop=":",
         ),
         Language(
             "rust",

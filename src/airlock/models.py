@@ -6,28 +6,36 @@ import os
 import time
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from airlock.agent.protocol import MAX_FRAME_BYTES
 from airlock.errors import ExecutionFailed, ExecutionTimeout
+from airlock.languages import get_language
 
 __all__ = [
+    "BOOT_PHASES",
     "DEFAULT_MAX_OUTPUT_BYTES",
     "DEFAULT_TIMEOUT_MS",
     "MAX_INLINE_OUTPUT_BYTES",
     "MAX_PAYLOAD_BYTES",
     "USE_DEFAULT",
+    "BootTimes",
     "Capability",
     "ExecutionContext",
     "ExecutionError",
     "ExecutionRequest",
     "ExecutionResult",
     "OutputChunk",
+    "PoolConfig",
+    "PoolInfo",
+    "PoolStats",
     "SandboxLimits",
     "SandboxState",
     "SnapshotId",
+    "Strategy",
+    "Template",
     "UseDefault",
     "new_ulid",
 ]
@@ -130,6 +138,7 @@ class ExecutionRequest(_Model):
     context: ExecutionContext = Field(default_factory=ExecutionContext)
     backend: str | None = None
     repl_context: str | None = Field(None, description="name of a persistent REPL context; None runs fresh")
+    pool: str | None = Field(None, description="run in a sandbox of this pool; default: the pool that fits")
 
 
 class ExecutionError(_Model):
@@ -181,3 +190,100 @@ class OutputChunk(_Model):
 
     stream: Literal["stdout", "stderr"]
     data: str
+
+
+# -- warm pools ---------------------------------------------------------------------------------------
+#: The phases of a sandbox's boot, each timed on its own: the backend setting up and launching it, its
+#: agent saying hello, and the first exec (which starts the language's REPL).
+BOOT_PHASES = ("spawn", "agent_ready", "first_exec")
+
+
+class Strategy(StrEnum):
+    """Which idle sandbox a pool hands out."""
+
+    FIRST_AVAILABLE = "first_available"  # the one idle longest
+    LEAST_RECENTLY_USED = "least_recently_used"
+    ROUND_ROBIN = "round_robin"  # in creation order, cycling
+    WEIGHTED_RANDOM = "weighted_random"  # fresher (fewer uses) weighs more
+    BEST_PERFORMANCE = "best_performance"  # lowest measured health-check latency
+
+
+class Template(_Model):
+    """What every sandbox of a pool is: backend, language, limits, files and set-up done up front."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$", description="the pool's name")
+    backend: str | None = Field(None, description="default: the configured backend")
+    language: str = "python"
+    limits: SandboxLimits | None = Field(None, description="default: the configured limits")
+    files: dict[str, str] = Field(
+        default_factory=dict, description="workspace path -> content, in place at creation and after every reset"
+    )
+    setup: str | None = Field(
+        None,
+        description="code in the template's language, run once the files are in place (at creation, after each reset)",
+    )
+    warmup: bool = Field(True, description="start the language's REPL at creation and after every reset")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        return get_language(value).name
+
+
+class PoolConfig(_Model):
+    """A pool of started sandboxes of one template; ``[[pools]]`` in the TOML config."""
+
+    template: Template
+    min_size: int = Field(0, ge=0, description="sandboxes (idle and leased) never trimmed below this")
+    target_idle: int = Field(2, ge=0, description="idle sandboxes kept ready")
+    max_size: int = Field(16, ge=1, description="idle and leased together")
+    max_uses: int = Field(100, ge=1, description="leases per sandbox before it is replaced")
+    max_age_s: float = Field(3600.0, gt=0, description="age at which a sandbox is replaced")
+    strategy: Strategy = Strategy.FIRST_AVAILABLE
+    when_empty: Literal["wait_then_create", "wait_then_fail"] = "wait_then_create"
+    wait_s: float = Field(2.0, ge=0, description="how long an acquire waits for a sandbox to come back")
+    health_interval_s: float = Field(10.0, gt=0)
+
+    @property
+    def name(self) -> str:
+        return self.template.name
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> Self:
+        if self.min_size > self.max_size or self.target_idle > self.max_size:
+            raise ValueError(f"min_size and target_idle must not exceed max_size ({self.max_size})")
+        return self
+
+
+class BootTimes(_Model):
+    """One boot phase over the pool's recent sandboxes, in milliseconds."""
+
+    count: int
+    p50_ms: float
+    p99_ms: float
+
+
+class PoolStats(_Model):
+    name: str
+    backend: str
+    language: str
+    strategy: Strategy
+    target_idle: int
+    max_size: int
+    idle: int
+    leased: int
+    creating: int
+    resetting: int
+    acquired: int
+    cold_starts: int
+    recycled: int
+    exhausted: int
+    boot: dict[str, BootTimes] = Field(description="phase (spawn, agent_ready, first_exec) -> its times")
+
+
+class PoolInfo(_Model):
+    """A pool as the server shows it: its settings and its state."""
+
+    name: str
+    config: PoolConfig
+    stats: PoolStats

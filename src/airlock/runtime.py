@@ -4,12 +4,12 @@
 
     validate(request)                 unknown language, empty or oversized code: raise, nothing runs
     # policy.assess(request)          the policy engine's seam (issue 6)
-    sandbox = acquire(request)        today a fresh sandbox; warm pools fill this seam (issue 4)
+    sandbox = acquire(request)        from the pool that fits (``use_pools``), else a fresh sandbox
     # snapshots.before(sandbox)       snapshot seam (issue 5)
     result = sandbox.exec(request)
     # snapshots.after(result)         roll back on failure (issue 5)
     keep_spilled_output(result)       output past the inline cap survives the sandbox
-    release(sandbox)                  today: destroy
+    release(sandbox)                  back to its pool (reset there), or destroyed
     # history.record(result)          history seam (issue 5)
 """
 
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
@@ -24,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from airlock.backends import Backend, create_backend
+from airlock.backends.base import OWNER_FILE
 from airlock.config import Settings, load_settings
 from airlock.errors import AirlockError, BackendUnavailable, EmptyCode, SandboxStateError
 from airlock.languages import COMMAND, get_language
 from airlock.models import ExecutionRequest, ExecutionResult, SandboxLimits, SandboxState, new_ulid
+from airlock.pool import Pool, Pools
 from airlock.sandbox import OutputCallback, Sandbox, check_code
 
 __all__ = ["Runtime", "RuntimeState"]
@@ -48,6 +52,8 @@ class Runtime:
         self.state = RuntimeState.OPEN
         self._backends: dict[str, Backend] = {}
         self._sandboxes: dict[str, Sandbox] = {}
+        #: Warm pools: those the settings declare start with ``await runtime.pools.start()``.
+        self.pools = Pools(self)
 
     @property
     def closed(self) -> bool:
@@ -60,8 +66,9 @@ class Runtime:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Destroy every sandbox this runtime created. Closing twice is a no-op."""
+        """Destroy every sandbox this runtime created, and its pools'. Closing twice is a no-op."""
         self.state = RuntimeState.CLOSED
+        await self.pools.close()
         sandboxes, self._sandboxes = list(self._sandboxes.values()), {}
         results = await asyncio.gather(*(sb.destroy() for sb in sandboxes), return_exceptions=True)
         for sandbox, outcome in zip(sandboxes, results, strict=False):
@@ -132,12 +139,33 @@ class Runtime:
         """Kill what a sandbox of a dead runtime still runs (its workspace stays)."""
         await asyncio.to_thread(self.backend(backend).reap, sandbox_id)
 
+    async def reap_orphans(self, keep: set[str]) -> list[str]:
+        """Remove the sandboxes that a process which has since died left behind (a crashed server's
+        warm pools, a killed CLI), except those in ``keep``: whatever they still run is killed and
+        their directories deleted. Sandboxes whose maker still lives are left alone. Returns the ids."""
+        reaped = []
+        for sandbox_id, backend in await asyncio.to_thread(_orphans, self.settings.sandboxes_dir, keep):
+            try:
+                await self.reap(sandbox_id, backend)
+            except AirlockError as exc:
+                logger.warning("could not reap orphaned sandbox %s: %s", sandbox_id, exc)
+                continue
+            await asyncio.to_thread(shutil.rmtree, self.settings.sandboxes_dir / sandbox_id, True)
+            reaped.append(sandbox_id)
+        return reaped
+
     def get(self, sandbox_id: str) -> Sandbox | None:
         return self._sandboxes.get(sandbox_id)
 
     def detach(self, sandbox_id: str) -> None:
         """Stop tracking a sandbox, so closing the runtime leaves it (and its workspace) alone."""
         self._sandboxes.pop(sandbox_id, None)
+
+    def adopt(self, sandbox: Sandbox) -> None:
+        """Track a sandbox made elsewhere (taken from a pool): ``get`` finds it, closing destroys it."""
+        if self.closed:
+            raise SandboxStateError("this runtime is closed")
+        self._sandboxes[sandbox.id] = sandbox
 
     @asynccontextmanager
     async def sandbox(self, **kwargs: Any) -> AsyncIterator[Sandbox]:
@@ -165,7 +193,8 @@ class Runtime:
         Output past the inline cap is copied to ``$AIRLOCK_HOME/outputs`` unless ``keep_output`` is
         False (then the result only says it was truncated)."""
         self._validate(request)
-        sandbox = await self._acquire(request)
+        pool = await self._pool_for(request)
+        sandbox = await pool.acquire() if pool is not None else await self._create_for(request)
         try:
             result = await self._run(sandbox, request, on_output)
             if keep_output:
@@ -173,7 +202,10 @@ class Runtime:
             else:
                 result.output_files, result.output_file_path = {}, None
         finally:
-            await self._release(sandbox)
+            if pool is not None:
+                await pool.release(sandbox)
+            else:
+                await self._forget(sandbox)
         return result
 
     async def run(self, code: str, language: str = "python", **context: Any) -> ExecutionResult:
@@ -190,12 +222,17 @@ class Runtime:
         get_language(request.language)
         check_code(request.code, self.settings.max_code_bytes)
 
-    async def _acquire(self, request: ExecutionRequest) -> Sandbox:
+    async def _pool_for(self, request: ExecutionRequest) -> Pool | None:
+        if request.pool is not None:
+            return self.pools.get(request.pool)
+        if not self.settings.use_pools:
+            return None
+        language = "bash" if request.language == COMMAND else request.language
+        return await self.pools.for_execution(request.backend, language)
+
+    async def _create_for(self, request: ExecutionRequest) -> Sandbox:
         language = "bash" if request.language == COMMAND else request.language
         return await self.create_sandbox(language=language, backend=request.backend)
-
-    async def _release(self, sandbox: Sandbox) -> None:
-        await self._forget(sandbox)
 
     async def _run(
         self, sandbox: Sandbox, request: ExecutionRequest, on_output: OutputCallback | None
@@ -239,3 +276,26 @@ class Runtime:
             kept[stream] = str(target)
         result.output_files = kept
         result.output_file_path = kept.get("stdout") or kept.get("stderr")
+
+
+def _orphans(root: Path, keep: set[str]) -> list[tuple[str, str]]:
+    """(id, backend) of each sandbox directory under ``root`` whose maker is dead and not in ``keep``."""
+    found = []
+    for entry in root.iterdir() if root.is_dir() else ():
+        try:
+            pid, backend = (entry / OWNER_FILE).read_text().split()
+        except (OSError, ValueError):
+            continue  # not a sandbox directory, or one from before owners were written
+        if entry.name not in keep and not _alive(int(pid)):
+            found.append((entry.name, backend))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -118,6 +118,11 @@ class Sandbox:
         return self.state is SandboxState.RUNNING and self._env.alive
 
     @property
+    def boot_ms(self) -> dict[str, float]:
+        """How long the last start took, by phase: ``spawn`` and ``agent_ready`` (milliseconds)."""
+        return dict(self._env.boot_ms)
+
+    @property
     def workspace_path(self) -> str:
         """Where the workspace lives on the host (for the host's eyes only)."""
         return str(self._env.workspace)

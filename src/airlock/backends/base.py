@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: In each sandbox's host directory (out of the sandbox's reach): the pid of the process that made it,
+#: and its backend.
+OWNER_FILE = "owner"
 
 AGENT_DIR = Path(__file__).resolve().parent.parent / "agent"
 #: The agent's modules; all stdlib only. Backends place them inside the sandbox.
@@ -139,6 +144,8 @@ class Environment(ABC):
         self.process: asyncio.subprocess.Process | None = None
         self.channel: AgentChannel | None = None
         self.hello: dict[str, Any] = {}
+        #: Milliseconds of the last start's phases: ``spawn`` (set-up and launch), ``agent_ready``.
+        self.boot_ms: dict[str, float] = {}
 
     @property
     def workspace(self) -> Path:
@@ -185,6 +192,7 @@ class Environment(ABC):
         """After each stop (sync, in a thread): release what ``setup`` took."""
 
     async def start(self, timeout: float) -> dict[str, Any]:
+        started = time.perf_counter()
         try:
             await asyncio.to_thread(self.setup)
         except OSError as exc:
@@ -211,6 +219,7 @@ class Environment(ABC):
         assert self.process.stdout is not None
         assert self.process.stdin is not None
         self.channel = AgentChannel(self.process.stdout, self.process.stdin, self.sandbox_id)
+        spawned = time.perf_counter()
         try:
             self.hello = await self.channel.hello(timeout)
         except (SandboxDied, ControlTimeout, SandboxStartError) as exc:
@@ -222,6 +231,7 @@ class Environment(ABC):
             raise SandboxStartError(
                 f"sandbox {self.sandbox_id} did not start: {exc}" + (f"\n{detail}" if detail else "")
             ) from exc
+        self.boot_ms = {"spawn": (spawned - started) * 1000, "agent_ready": (time.perf_counter() - spawned) * 1000}
         return self.hello
 
     def agent_log_tail(self, limit: int = 2000) -> str:
@@ -327,4 +337,6 @@ class Backend(ABC):
         self.interpreter()  # probed once per backend, here in a thread rather than on the event loop
         environment.root.parent.mkdir(parents=True, exist_ok=True, mode=0o711)
         environment.root.mkdir(mode=0o700)
+        # Who made it, so a later runtime can tell a sandbox whose maker died (see Runtime.reap_orphans).
+        (environment.root / OWNER_FILE).write_text(f"{os.getpid()} {self.name}\n")
         environment.workspace.mkdir()

@@ -19,6 +19,7 @@ class Principal:
 
     tenant: str
     key_id: str | None
+    admin: bool = False  # may manage what is shared by every tenant (warm pools)
 
 
 def hash_key(key: str) -> str:
@@ -26,9 +27,11 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_key(store: Store, name: str, tenant: str | None = None) -> tuple[str, ApiKeyRecord]:
+async def create_key(
+    store: Store, name: str, tenant: str | None = None, *, admin: bool = False
+) -> tuple[str, ApiKeyRecord]:
     """A new key for ``tenant`` (default: ``name``); returns the key itself, which is not stored."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    record = ApiKeyRecord(tenant=tenant or name, name=name, key_hash=hash_key(key))
+    record = ApiKeyRecord(tenant=tenant or name, name=name, key_hash=hash_key(key), admin=admin)
     await store.add_key(record)
     return key, record

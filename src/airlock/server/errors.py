@@ -59,6 +59,8 @@ ERROR_CODES: list[tuple[type[Exception], int, str]] = [
     (errors.FileTooLarge, 413, "file_too_large"),
     (errors.FileOperationError, 409, "file_error"),
     (errors.BackendUnavailable, 503, "backend_unavailable"),
+    (errors.PoolNotFound, 404, "pool_not_found"),
+    (errors.PoolExhausted, 503, "pool_exhausted"),
     (errors.ControlTimeout, 504, "sandbox_timeout"),
     (errors.SandboxError, 502, "sandbox_failed"),
     (errors.AirlockError, 500, "internal_error"),

@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from airlock.models import ExecutionResult, OutputChunk
+from airlock.models import ExecutionResult, OutputChunk, PoolConfig, PoolInfo
+from airlock.pool import Pool
 from airlock.server.auth import Principal, hash_key
 from airlock.server.errors import ApiError, ErrorBody, describe
 from airlock.server.schemas import (
@@ -23,6 +24,7 @@ from airlock.server.schemas import (
     ExecutionView,
     FileEntry,
     FileList,
+    PoolList,
     RunBody,
     SandboxList,
     SandboxView,
@@ -34,18 +36,23 @@ from airlock.store import ExecutionQuery, SandboxRecord
 __all__ = [
     "Svc",
     "Who",
+    "create_pool",
     "create_sandbox",
     "delete_file",
+    "delete_pool",
     "delete_sandbox",
     "download_file",
     "exec_in_sandbox",
     "exec_stream",
     "execution_view",
+    "get_pool",
     "get_sandbox",
     "list_executions",
     "list_files",
+    "list_pools",
     "list_sandboxes",
     "make_dir",
+    "pool_view",
     "reset_context",
     "run_once",
     "service",
@@ -269,3 +276,41 @@ async def delete_file(sandbox_id: str, path: _FilePath, who: Who, svc: Svc, recu
     async with svc.operation(who, sandbox_id) as sandbox:
         await sandbox.delete_file(path, recursive=recursive)
         return Response(status_code=204)
+
+
+# -- warm pools -------------------------------------------------------------------------------------
+def pool_view(pool: Pool) -> PoolInfo:
+    return PoolInfo(name=pool.name, config=pool.config, stats=pool.stats())
+
+
+def _admin(who: Principal) -> None:
+    if not who.admin:
+        raise ApiError(403, "forbidden", "pools are shared by every tenant; managing them takes an admin key")
+
+
+@v1.get("/pools")
+async def list_pools(who: Who, svc: Svc) -> PoolList:
+    """Every warm pool: its template and settings, what it holds, its counters and boot-phase times."""
+    return PoolList(pools=[pool_view(pool) for pool in svc.runtime.pools])
+
+
+@v1.get("/pools/{name}")
+async def get_pool(name: str, who: Who, svc: Svc) -> PoolInfo:
+    return pool_view(svc.runtime.pools.get(name))
+
+
+@v1.post("/pools", status_code=201)
+async def create_pool(config: PoolConfig, who: Who, svc: Svc) -> PoolInfo:
+    """Declare a pool (admin keys only); it starts prewarming at once. Lasts until the server stops
+    (declare it in the config file to keep it)."""
+    _admin(who)
+    return pool_view(await svc.declare_pool(who, config))
+
+
+@v1.delete("/pools/{name}", status_code=204)
+async def delete_pool(name: str, who: Who, svc: Svc) -> Response:
+    """Close a pool (admin keys only): its idle sandboxes are destroyed, and so are those leased for
+    one-shot runs; sandboxes already handed over to a tenant are theirs and stay."""
+    _admin(who)
+    await svc.remove_pool(who, name)
+    return Response(status_code=204)

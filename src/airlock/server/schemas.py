@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from airlock.models import MAX_INLINE_OUTPUT_BYTES, ExecutionResult
+from airlock.models import MAX_INLINE_OUTPUT_BYTES, ExecutionResult, PoolInfo
 from airlock.store import ExecutionRecord, SandboxStatus
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "LlmExecuteResult",
     "LlmParseExecute",
     "LlmParseExecuteResult",
+    "PoolList",
     "RunBody",
     "SandboxList",
     "SandboxView",
@@ -52,8 +53,9 @@ class LimitsPatch(_Body):
 
 
 class CreateSandbox(_Body):
-    language: str = Field("python", max_length=64)
+    language: str | None = Field(None, max_length=64, description="default: python, or the pool's language")
     backend: str | None = Field(None, max_length=64)
+    pool: str | None = Field(None, max_length=64, description="take a sandbox of this pool (its template decides)")
     limits: LimitsPatch = Field(default_factory=LimitsPatch)
     env: _Env = Field(default_factory=dict)
 
@@ -91,6 +93,7 @@ class ExecBody(_Body):
 class RunBody(ExecBody):
     language: str | None = Field("python", max_length=64)
     backend: str | None = Field(None, max_length=64)
+    pool: str | None = Field(None, max_length=64, description="run in a sandbox of this pool")
 
 
 class ExecutionView(ExecutionResult):
@@ -168,3 +171,7 @@ class LlmParseExecuteResult(BaseModel):
     results: list[LlmExecuteResult]
     skipped: list[dict[str, Any]] = Field(description="blocks not run: a language Airlock does not run")
     stopped_early: bool
+
+
+class PoolList(BaseModel):
+    pools: list[PoolInfo]

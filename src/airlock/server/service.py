@@ -11,15 +11,23 @@ import asyncio
 import base64
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from airlock.config import Settings
-from airlock.errors import AirlockError, SandboxError, SandboxStartError, SandboxStateError
-from airlock.languages import COMMAND
-from airlock.models import ExecutionRequest, ExecutionResult, SandboxState
+from airlock.errors import (
+    AirlockError,
+    BackendUnavailable,
+    PoolExhausted,
+    SandboxError,
+    SandboxStartError,
+    SandboxStateError,
+)
+from airlock.languages import COMMAND, get_language
+from airlock.models import ExecutionRequest, ExecutionResult, PoolConfig, SandboxState, Template
+from airlock.pool import Pool
 from airlock.runtime import Runtime
 from airlock.sandbox import OutputCallback, Sandbox
 from airlock.server.auth import Principal
@@ -31,6 +39,7 @@ from airlock.store import AuditEvent, ExecutionRecord, SandboxRecord, SandboxSta
 __all__ = ["LIVE", "SandboxService"]
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 LIVE = {SandboxStatus.CREATED, SandboxStatus.RUNNING, SandboxStatus.STOPPED}
 _STATUS = {
@@ -83,8 +92,30 @@ class SandboxService:
                 record.last_error = "the server stopped while the sandbox ran, and its workspace is gone"
             await self.store.put_sandbox(record)
             await self._audit(None, "sandbox.reconcile", record.id, status=record.status.value)
+        known = {record.id for record in await self.store.list_sandboxes(statuses=LIVE | {SandboxStatus.LOST})}
+        for sandbox_id in await self.runtime.reap_orphans(keep=known):
+            logger.info("removed sandbox %s, left behind by a process that died", sandbox_id)
         await self._count_live()
+        await self._start_pools()
         self.ready = True
+
+    async def _start_pools(self) -> None:
+        """The pools the settings declare, and unless one fits it, ``default``: the server's default
+        backend running Python, ``server.prewarm`` sandboxes kept idle."""
+        pools = self.runtime.pools
+        pools.on_boot = self.metrics.observe_boot
+        self.metrics.watch_pools(pools)
+        await pools.start()
+        prewarm = self.settings.server.prewarm
+        backend = self._backend(None)
+        if prewarm and pools.fitting(backend, "python") is None:
+            config = PoolConfig(
+                template=Template(name="default", backend=backend), target_idle=prewarm, max_size=max(16, 4 * prewarm)
+            )
+            try:
+                await pools.declare(config)
+            except BackendUnavailable as exc:  # sandboxes are refused with the reason when asked for
+                logger.warning("no warm pool: %s", exc)
 
     async def shutdown(self, grace_s: float) -> None:
         """Let in-flight execs finish (up to ``grace_s``), then stop every sandbox, keeping workspaces."""
@@ -109,10 +140,18 @@ class SandboxService:
             record = await self.store.key_by_hash(key_hash)
             if record is None:
                 return None
-            self._principals[key_hash] = Principal(tenant=record.tenant, key_id=record.id)
+            self._principals[key_hash] = Principal(tenant=record.tenant, key_id=record.id, admin=record.admin)
         return self._principals[key_hash]
 
     # -- sandboxes ----------------------------------------------------------------------------------
+    def _pool(self, name: str, backend: str | None = None) -> Pool:
+        """A pool a client named; its backend must be one the server offers (and the one asked for)."""
+        pool = self.runtime.pools.get(name)
+        if backend is not None and backend != pool.backend:
+            raise ApiError(422, "invalid_request", f"pool {name!r} runs backend {pool.backend!r}, not {backend!r}")
+        self._backend(pool.backend)
+        return pool
+
     def _backend(self, requested: str | None) -> str:
         """The backend to use; only those the server offers (``server.allowed_backends``)."""
         allowed = self.settings.server.allowed_backends
@@ -137,10 +176,22 @@ class SandboxService:
                 429, "too_many_sandboxes", f"tenant has {live} live sandboxes; the limit is {limit}", retry_after=10
             )
         patch = body.limits.model_dump(exclude_none=True)
-        limits = self.settings.limits.model_copy(update=patch)
-        sandbox = await self.runtime.create_sandbox(
-            language=body.language, backend=backend, limits=limits, env=body.env
-        )
+        pool = self._pool(body.pool, body.backend) if body.pool else None
+        language = get_language(body.language or (pool.config.template.language if pool else "python")).name
+        if pool is not None and (patch or language != pool.config.template.language):
+            raise ApiError(
+                422, "invalid_request", f"pool {pool.name!r} decides its sandboxes' limits and language; give neither"
+            )
+        if pool is None and not patch:
+            pool = self.runtime.pools.fitting(backend, language)
+        if pool is not None:
+            sandbox = await _pooled(pool.take(env=body.env))
+            self.runtime.adopt(sandbox)
+            limits = pool.config.template.limits or self.settings.limits
+        else:
+            limits = self.settings.limits.model_copy(update=patch)
+            sandbox = await self.runtime.create_sandbox(language=language, backend=backend, limits=limits, env=body.env)
+            self.metrics.observe_boot("none", sandbox.boot_ms)
         record = SandboxRecord(
             id=sandbox.id,
             tenant=who.tenant,
@@ -151,9 +202,29 @@ class SandboxService:
             env=body.env,
         )
         await self.store.put_sandbox(record)
-        await self._audit(who, "sandbox.create", record.id, backend=record.backend, language=record.language)
+        await self._audit(
+            who,
+            "sandbox.create",
+            record.id,
+            backend=record.backend,
+            language=record.language,
+            pool=pool.name if pool is not None else None,
+        )
         await self._count_live()
         return record
+
+    # -- pools --------------------------------------------------------------------------------------
+    async def declare_pool(self, who: Principal, config: PoolConfig) -> Pool:
+        self._backend(config.template.backend or self.settings.backend)
+        if config.name in {pool.name for pool in self.runtime.pools}:
+            raise ApiError(409, "pool_exists", f"there is already a pool named {config.name!r}")
+        pool = await self.runtime.pools.declare(config)
+        await self._audit(who, "pool.create", config.name, config=config.model_dump(mode="json"))
+        return pool
+
+    async def remove_pool(self, who: Principal, name: str) -> None:
+        await self.runtime.pools.remove(name)
+        await self._audit(who, "pool.delete", name)
 
     async def record(self, who: Principal, sandbox_id: str) -> SandboxRecord:
         record = await self.store.get_sandbox(sandbox_id)
@@ -292,14 +363,18 @@ class SandboxService:
     async def run(
         self, who: Principal, body: RunBody, on_output: OutputCallback | None = None
     ) -> tuple[str, ExecutionResult]:
-        """One-shot: a sandbox of its own, destroyed after."""
+        """One-shot: a sandbox of a pool (reset after, so nothing of this run is left for the next),
+        or of its own with ``use_pools`` off."""
         language = COMMAND if body.argv is not None else body.language or "python"
+        if body.pool is not None:
+            self._pool(body.pool, body.backend)
         request = ExecutionRequest(
             code=body.code,
             argv=body.argv,
             language=language,
             stdin=_stdin(body),
             backend=self._backend(body.backend),
+            pool=body.pool,
             repl_context=None,
             context={
                 "env_vars": body.env,
@@ -310,7 +385,7 @@ class SandboxService:
         )
         async with self._exec_slot(who):
             started = utcnow()
-            result = await self.runtime.execute(request, on_output=on_output, keep_output=False)
+            result = await _pooled(self.runtime.execute(request, on_output=on_output, keep_output=False))
         execution_id = await self._record(who, None, body, language, result, started)
         return execution_id, result
 
@@ -355,6 +430,14 @@ class SandboxService:
 
     async def _count_live(self) -> None:
         self.metrics.live_sandboxes.set(len(await self.store.list_sandboxes(statuses=LIVE)))
+
+
+async def _pooled(step: Awaitable[_T]) -> _T:
+    """A step that takes from a pool; a drained pool is a 503 the client may retry."""
+    try:
+        return await step
+    except PoolExhausted as exc:
+        raise ApiError(503, "pool_exhausted", str(exc), retry_after=1) from exc
 
 
 def _stdin(body: ExecBody) -> bytes | None:

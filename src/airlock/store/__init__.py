@@ -51,6 +51,7 @@ class ApiKeyRecord(_Record):
     tenant: str
     name: str
     key_hash: str
+    admin: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 
