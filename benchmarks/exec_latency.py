@@ -4,7 +4,9 @@
 
 Prints p50/p99 in milliseconds for
   floor      a plain ``python3 -c 'print(1)'`` subprocess (the interpreter the sandbox uses)
-  one-shot   ``Runtime.run``: a fresh sandbox is made, runs the snippet, and is destroyed
+  one-shot   ``Runtime.run`` with ``use_pools=false``: a fresh sandbox is made, runs it, is destroyed
+  pooled     ``Runtime.run`` as it comes (``use_pools=true``): a fresh process in a sandbox of the
+             runtime's pool, which is reset in the background after each run
   running    ``Sandbox.exec`` in a started sandbox (its persistent Python context)
   fresh      ``Sandbox.exec(context=None)``: a new process in a started sandbox
 with the ratio of each to the floor, all measured in this run.
@@ -58,13 +60,17 @@ async def measure_all(settings: Settings, rounds: int) -> None:
         await asyncio.to_thread(subprocess.run, [python, "-c", "print(1)"], capture_output=True, check=True)
 
     results: dict[str, list[float]] = {"floor": await measure(floor, rounds)}
-    async with Runtime(settings) as runtime:
+    async with Runtime(settings.model_copy(update={"use_pools": False})) as cold, Runtime(settings) as runtime:
 
-        async def one_shot() -> None:
-            result = await runtime.run("print(1)")
-            assert result.stdout == "1\n", result
+        def run_in(rt: Runtime) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                result = await rt.run("print(1)")
+                assert result.stdout == "1\n", result
 
-        results["one-shot"] = await measure(one_shot, rounds)
+            return run
+
+        results["one-shot"] = await measure(run_in(cold), rounds)
+        results["pooled"] = await measure(run_in(runtime), rounds * 4)
         async with runtime.sandbox(language="python") as sandbox:
 
             async def running() -> None:

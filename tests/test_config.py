@@ -172,3 +172,49 @@ def test_sandboxes_dir(tmp_path: Path) -> None:
         assert default == Path("/var/lib/airlock/sandboxes")
     else:
         assert default == tmp_path / "home" / "sandboxes"
+
+
+def test_pools_are_declared_in_the_file(config_file: Path) -> None:
+    config_file.write_text(
+        """
+[[pools]]
+target_idle = 4
+max_size = 8
+strategy = "least_recently_used"
+when_empty = "wait_then_fail"
+template = { name = "py", language = "py" }
+
+[[pools]]
+template = { name = "node", language = "javascript", files = { "package.json" = "{}" } }
+"""
+    )
+    py, node = load_settings().pools
+
+    assert (py.name, py.template.language, py.target_idle, py.max_size) == ("py", "python", 4, 8)
+    assert (py.strategy.value, py.when_empty) == ("least_recently_used", "wait_then_fail")
+    assert (node.name, node.template.language, node.template.files) == ("node", "javascript", {"package.json": "{}"})
+    assert (node.target_idle, node.template.warmup) == (2, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ('[[pools]]\ntemplate = { name = "a" }\n[[pools]]\ntemplate = { name = "a" }\n', "unique"),
+        ('[[pools]]\nmin_size = 5\nmax_size = 2\ntemplate = { name = "a" }\n', "max_size"),
+        ('[[pools]]\ntarget_idle = 3\nmax_size = 2\ntemplate = { name = "a" }\n', "max_size"),
+        ('[[pools]]\ntemplate = { name = "a", language = "cobol" }\n', "cobol"),
+        ('[[pools]]\ntemplate = { name = "../etc" }\n', "pattern"),
+        ('[[pools]]\nstrategy = "fastest"\ntemplate = { name = "a" }\n', "strategy"),
+        ('[[pools]]\ntemplate = { name = "a" }\ntarget = 3\n', "target"),
+    ],
+)
+def test_a_bad_pool_is_refused_with_the_reason(config_file: Path, text: str, complaint: str) -> None:
+    config_file.write_text(text)
+    with pytest.raises(ConfigError, match=complaint):
+        load_settings()
+
+
+def test_pools_can_be_turned_off(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().use_pools is True
+    monkeypatch.setenv("AIRLOCK_USE_POOLS", "false")
+    assert load_settings().use_pools is False

@@ -521,7 +521,6 @@ async def test_runs_reuse_a_reset_sandbox_that_keeps_nothing_of_the_last_run(run
         env_vars={"SECRET": "s"},
     )
     assert (first.stdout, first.exit_code) == ("42\n", 0)
-    await runtime.pools.get(f"auto-{runtime.settings.backend}-python").settle()
     second = await runtime.run(
         "import os\n"
         "def cmdline(pid):\n"

@@ -18,7 +18,22 @@ from typing import Any
 
 import pytest
 
-from airlock import PoolConfig, PoolExhausted, Runtime, Sandbox, SandboxState, SandboxStateError, Strategy, Template
+from airlock import (
+    ConfigError,
+    ExecutionRequest,
+    PoolConfig,
+    PoolExhausted,
+    PoolNotFound,
+    Runtime,
+    Sandbox,
+    SandboxStartError,
+    SandboxState,
+    SandboxStateError,
+    Settings,
+    Strategy,
+    Template,
+)
+from airlock.backends.base import OWNER_FILE
 from airlock.pool import Pool, PooledSandbox
 
 PoolFactory = Callable[..., Awaitable[Pool]]
@@ -252,6 +267,29 @@ async def test_a_waiting_acquire_gets_a_released_sandbox(make_pool: PoolFactory)
     await pool.settle()
 
 
+async def test_a_drained_pool_waits_for_a_reset_in_flight_rather_than_starting_cold(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=2, wait_s=HANG_GUARD_S)
+    first = await pool.acquire()
+    await pool.wait_ready(HANG_GUARD_S)  # the refill that replaced it
+    second = await pool.acquire()
+    await pool.release(first)  # being reset: on its way back
+    third = await asyncio.wait_for(pool.acquire(), HANG_GUARD_S)
+    assert third.id == first.id
+    assert pool.stats().cold_starts == 0
+    for sandbox in (second, third):
+        await pool.release(sandbox)
+    await pool.settle()
+
+
+async def test_with_nothing_on_its_way_a_drained_pool_starts_cold_without_waiting(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=0, max_size=1, when_empty="wait_then_create", wait_s=3600)
+    sandbox = await asyncio.wait_for(pool.acquire(), HANG_GUARD_S)  # not the hour it may wait
+    assert pool.stats().cold_starts == 1
+    assert await stdout_of(sandbox, "print('cold')") == "cold"
+    await pool.release(sandbox)
+    await pool.settle()
+
+
 # -- health, wear and age ----------------------------------------------------------------------------
 async def test_check_replaces_an_idle_sandbox_whose_agent_died(make_pool: PoolFactory) -> None:
     pool = await make_pool(target_idle=1, max_size=1)
@@ -376,3 +414,167 @@ async def test_stats_after_warmup(make_pool: PoolFactory) -> None:
     async with pool.lease():
         stats = pool.stats()
         assert (stats.leased, stats.acquired) == (1, 1)
+
+
+# -- templates, sizes and hand-overs ------------------------------------------------------------------
+async def test_min_size_is_kept_and_never_trimmed(make_pool: PoolFactory) -> None:
+    pool = await make_pool(ready=False, target_idle=0, min_size=2, max_size=3)
+    async with asyncio.timeout(HANG_GUARD_S), pool._changed:
+        await pool._changed.wait_for(lambda: pool.stats().idle >= 2)
+    await pool.check()  # two idle over a target of none: surplus, but at the minimum
+    await pool.settle()
+    assert (pool.stats().idle, pool.stats().recycled) == (2, 0)
+
+
+async def test_template_files_and_setup_are_in_place_for_every_lease(runtime: Runtime) -> None:
+    template = Template(
+        name="tpl",
+        files={"data/input.txt": "21"},
+        setup="open('built.txt', 'w').write(str(2 * int(open('data/input.txt').read())))",
+    )
+    pool = Pool(runtime, PoolConfig(template=template, target_idle=1, max_size=1, health_interval_s=3600))
+    await pool.start()
+    try:
+        await pool.wait_ready(HANG_GUARD_S)
+        for _ in range(2):  # the second lease comes after a reset, which empties the workspace
+            async with pool.lease() as sandbox:
+                assert await stdout_of(sandbox, "print(open('built.txt').read())") == "42"
+                await sandbox.write_file("data/input.txt", "changed by this lease")
+                await sandbox.delete_file("built.txt")
+            await pool.settle()
+    finally:
+        await pool.close()
+
+
+async def test_a_failing_setup_fails_the_acquire_with_its_output(runtime: Runtime) -> None:
+    template = Template(name="broken", setup="import sys; print('no such package', file=sys.stderr); sys.exit(3)")
+    pool = Pool(runtime, PoolConfig(template=template, target_idle=0, max_size=1, wait_s=0, health_interval_s=3600))
+    await pool.start()
+    try:
+        with pytest.raises(SandboxStartError, match="no such package"):
+            await pool.acquire()
+        assert (pool.stats().idle, pool.stats().leased) == (0, 0)
+    finally:
+        await pool.close()
+
+
+async def test_take_hands_a_sandbox_over_for_good(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=2)
+    sandbox = await pool.take(env={"OWNER": "me"})
+    try:
+        assert pool.stats().leased == 0
+        with pytest.raises(SandboxStateError):
+            await pool.release(sandbox)
+        await pool.wait_ready(HANG_GUARD_S)
+        assert idle_ids(pool) != [sandbox.id]
+        assert await stdout_of(sandbox, "import os; print(os.environ['OWNER'])") == "me"
+        await pool.close()
+        assert sandbox.state is SandboxState.RUNNING, "closing the pool must not touch what it handed over"
+    finally:
+        await sandbox.destroy()
+
+
+async def test_each_boot_phase_is_reported(runtime: Runtime) -> None:
+    seen: list[tuple[str, dict[str, float]]] = []
+    pool = Pool(
+        runtime,
+        PoolConfig(template=Template(name="timed"), target_idle=2, max_size=2, health_interval_s=3600),
+        on_boot=lambda name, phases: seen.append((name, phases)),
+    )
+    await pool.start()
+    try:
+        await pool.wait_ready(HANG_GUARD_S)
+    finally:
+        await pool.close()
+    assert [name for name, _ in seen] == ["timed", "timed"]
+    for _, phases in seen:
+        assert set(phases) == {"spawn", "agent_ready", "first_exec"}
+        assert all(ms > 0 for ms in phases.values()), phases
+
+
+async def test_releasing_twice_is_refused(make_pool: PoolFactory) -> None:
+    pool = await make_pool(target_idle=1, max_size=1)
+    sandbox = await pool.acquire()
+    await pool.release(sandbox)
+    with pytest.raises(SandboxStateError, match="not leased"):
+        await pool.release(sandbox)
+
+
+# -- a runtime's pools ---------------------------------------------------------------------------------
+async def test_the_settings_declare_pools_that_start_with_the_runtime_pools(
+    settings: Settings, backend_name: str
+) -> None:
+    declared = PoolConfig(template=Template(name="declared"), target_idle=1, max_size=2, health_interval_s=3600)
+    custom = settings.model_copy(update={"backend": backend_name, "pools": [declared]})
+    async with Runtime(custom) as runtime:
+        assert list(runtime.pools) == [], "declared pools start only when asked to"
+        await runtime.pools.start()
+        pool = runtime.pools.get("declared")
+        await pool.wait_ready(HANG_GUARD_S)
+        (idle,) = idle_ids(pool)
+        result = await runtime.run("print('from the declared pool')")  # it fits a plain request
+        assert result.stdout == "from the declared pool\n"
+        assert result.sandbox_id == idle
+        assert [p.name for p in runtime.pools] == ["declared"], "no on-demand pool when a declared one fits"
+        with pytest.raises(ConfigError, match="already a pool"):
+            await runtime.pools.declare(declared)
+    assert pool.closed
+
+
+async def test_a_request_can_name_its_pool(runtime: Runtime) -> None:
+    config = PoolConfig(
+        template=Template(name="with-files", files={"hello.txt": "hi"}), target_idle=1, health_interval_s=3600
+    )
+    pool = await runtime.pools.declare(config)
+    await pool.wait_ready(HANG_GUARD_S)
+    (idle,) = idle_ids(pool)
+    plain = await runtime.run("import os; print(os.listdir('.'))")
+    assert plain.stdout == "[]\n", "a pool with files must not serve requests that did not ask for it"
+    named = await runtime.execute(ExecutionRequest(code="print(open('hello.txt').read())", pool="with-files"))
+    assert (named.stdout, named.sandbox_id) == ("hi\n", idle)
+    with pytest.raises(PoolNotFound, match="with-files"):
+        await runtime.execute(ExecutionRequest(code="print(1)", pool="no-such-pool"))
+
+
+async def test_removing_a_pool_destroys_its_sandboxes(runtime: Runtime) -> None:
+    pool = await runtime.pools.declare(
+        PoolConfig(template=Template(name="gone"), target_idle=1, health_interval_s=3600)
+    )
+    await pool.wait_ready(HANG_GUARD_S)
+    (member,) = pool._idle
+    await runtime.pools.remove("gone")
+    assert member.sandbox.state is SandboxState.DESTROYED
+    assert not await asyncio.to_thread(Path(member.sandbox.workspace_path).exists)
+    with pytest.raises(PoolNotFound):
+        runtime.pools.get("gone")
+
+
+# -- sandboxes whose maker died ------------------------------------------------------------------------
+async def test_reap_orphans_removes_only_what_a_dead_process_left(runtime: Runtime) -> None:
+    dead = await asyncio.create_subprocess_exec("true")
+    await dead.wait()
+    orphan, kept, alive = [await runtime.create_sandbox() for _ in range(3)]
+    for sandbox in (orphan, kept, alive):
+        runtime.detach(sandbox.id)
+    try:
+        await stdout_of(orphan, "import subprocess; subprocess.Popen(['sleep', '419.5']); print('started')")
+        root = runtime.settings.sandboxes_dir
+        for sandbox in (orphan, kept):  # as if their maker had died
+            owner = root / sandbox.id / OWNER_FILE
+            owner.write_text(owner.read_text().replace(str(os.getpid()), str(dead.pid), 1))
+        reaped = await runtime.reap_orphans(keep={kept.id})
+        assert reaped == [orphan.id]
+        assert not await asyncio.to_thread((root / orphan.id).exists)
+        assert await asyncio.to_thread((root / kept.id).exists)
+        assert await asyncio.to_thread((root / alive.id).exists)
+        assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and "419.5" in _cmdline(pid)]
+    finally:
+        for sandbox in (orphan, kept, alive):
+            await sandbox.destroy()
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

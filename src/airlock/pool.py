@@ -70,7 +70,8 @@ class Pool:
         self.on_boot = on_boot
         self._idle: list[PooledSandbox] = []
         self._leased: dict[str, PooledSandbox] = {}
-        self._creating = 0
+        self._creating = 0  # refills: they land in the idle set
+        self._cold = 0  # creations for an acquire that found nothing: they go to that acquirer
         self._resetting = 0  # released, being reset: neither idle nor leased, but still ours
         self._changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -186,14 +187,22 @@ class Pool:
         return 0  # first available: the idle list is in the order sandboxes became idle
 
     async def _wait_or_create(self) -> PooledSandbox:
-        if self.config.wait_s > 0:
+        """Wait for a sandbox to come back (a reset, a refill or a release) up to ``wait_s``; then, or
+        as soon as none is on its way when cold creation is allowed, create one or fail."""
+        may_create = self.config.when_empty == "wait_then_create"
+
+        def worth_waiting() -> bool:
+            return not may_create or self._incoming() > 0
+
+        if self.config.wait_s > 0 and worth_waiting():
             try:
                 async with asyncio.timeout(self.config.wait_s), self._changed:
-                    while not self.closed:
-                        await self._changed.wait_for(lambda: bool(self._idle) or self.closed)
+                    while not self.closed and worth_waiting():
+                        await self._changed.wait_for(lambda: bool(self._idle) or self.closed or not worth_waiting())
                         if (member := self._take()) is not None:
                             return member
-                    raise SandboxStateError(f"pool {self.name!r} is closed")
+                    if self.closed:
+                        raise SandboxStateError(f"pool {self.name!r} is closed")
             except TimeoutError:
                 pass
         if self.config.when_empty == "wait_then_fail" or self._size() >= self.config.max_size:
@@ -203,15 +212,19 @@ class Pool:
                 f"({len(self._leased)} leased, max_size {self.config.max_size})"
             )
         self._counts["cold_starts"] += 1
-        self._creating += 1
+        self._cold += 1
         try:
             member = await self._create()
         finally:
-            self._creating -= 1
+            self._cold -= 1
         if self._closed_meanwhile():
             await self._destroy(member)
             raise SandboxStateError(f"pool {self.name!r} was closed while a sandbox was created for it")
         return member
+
+    def _incoming(self) -> int:
+        """Sandboxes on their way to the idle set: being reset, or created by a refill."""
+        return self._resetting + self._creating
 
     def _closed_meanwhile(self) -> bool:
         """``closed``, read again after an await (a plain read would look unchanged to mypy)."""
@@ -227,13 +240,13 @@ class Pool:
             raise
         async with self._changed:
             self._resetting -= 1
+            self._changed.notify_all()  # it arrives, or waiters learn it will not (or a refill will)
             if reusable and not self._closed_meanwhile():
                 self._idle.append(member)
-                self._changed.notify_all()
                 return
-        if not self.closed:
-            self._counts["recycled"] += 1
-            self._refill()
+            if not self.closed:
+                self._counts["recycled"] += 1
+                self._refill()
         await self._destroy(member)
 
     async def _reusable(self, member: PooledSandbox) -> bool:
@@ -260,7 +273,7 @@ class Pool:
 
     # -- creating, refilling, maintaining -----------------------------------------------------------
     def _size(self) -> int:
-        return len(self._idle) + len(self._leased) + self._creating + self._resetting
+        return len(self._idle) + len(self._leased) + self._creating + self._cold + self._resetting
 
     def _refill(self) -> None:
         """Start as many creations as it takes to reach the idle target (and the minimum size),
@@ -286,14 +299,20 @@ class Pool:
         try:
             member = await self._create()
         except AirlockError as exc:
-            logger.warning("pool %s could not create a sandbox: %s", self.name, exc)
+            closing = self.closed or self.runtime.closed
+            logger.log(logging.DEBUG if closing else logging.WARNING, "pool %s: no sandbox: %s", self.name, exc)
+            async with self._changed:
+                self._creating -= 1
+                self._changed.notify_all()  # waiters learn it will not arrive
             return
-        finally:
+        except BaseException:
             self._creating -= 1
+            raise
         async with self._changed:
+            self._creating -= 1
+            self._changed.notify_all()
             if not self.closed and self._size() < self.config.max_size:
                 self._idle.append(member)
-                self._changed.notify_all()
                 return
         await self._destroy(member)
 
@@ -384,7 +403,7 @@ class Pool:
             max_size=self.config.max_size,
             idle=len(self._idle),
             leased=len(self._leased),
-            creating=self._creating,
+            creating=self._creating + self._cold,
             resetting=self._resetting,
             boot={phase: times(phase) for phase in BOOT_PHASES},
             **self._counts,
@@ -450,13 +469,14 @@ class Pools:
 
     async def for_execution(self, backend: str | None, language: str) -> Pool:
         """The fitting pool, or one made on demand: it keeps nothing idle ahead of use (a one-shot CLI
-        would pay for that), takes back what is released, and starts cold when nothing is idle."""
+        would pay for that), takes back what is released, waits for a sandbox being reset, and starts
+        cold when none is idle or on its way."""
         pool = self.fitting(backend, language)
         if pool is None:
             backend = backend or self.runtime.settings.backend
             name = f"auto-{backend}-{get_language(language).name}"
             template = Template(name=name, backend=backend, language=language, warmup=False)
-            pool = await self.declare(PoolConfig(template=template, target_idle=0, max_size=1024, wait_s=0.0))
+            pool = await self.declare(PoolConfig(template=template, target_idle=0, max_size=1024))
         return pool
 
     def stats(self) -> list[PoolStats]:
