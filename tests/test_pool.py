@@ -453,7 +453,9 @@ async def test_a_failing_setup_fails_the_acquire_with_its_output(runtime: Runtim
     try:
         with pytest.raises(SandboxStartError, match="no such package"):
             await pool.acquire()
-        assert (pool.stats().idle, pool.stats().leased) == (0, 0)
+        stats = pool.stats()
+        assert (stats.idle, stats.leased, stats.failed) == (0, 0, 1)
+        assert stats.last_error is not None and "no such package" in stats.last_error
     finally:
         await pool.close()
 

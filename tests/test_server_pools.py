@@ -7,6 +7,7 @@ Most tests share one server (each server prewarms sandboxes); they leave its poo
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,10 +24,12 @@ from test_cli_remote import ok, one_line_error
 from test_server import metrics
 
 BOOT_PHASES = ("spawn", "agent_ready", "first_exec")
-#: Leaves a file in the workspace and a process running, and prints what it sees of them and of $TRACE.
+#: Leaves files in the workspace and /tmp and a process running; LOOK_FOR_TRACES prints what of them
+#: and of $TRACE it sees.
 LEAVE_TRACES = """
 import subprocess
 open('trace.txt', 'w').write('left')
+open('/tmp/trace.txt', 'w').write('left')
 subprocess.Popen(['sleep', '300'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 """
 LOOK_FOR_TRACES = """
@@ -39,7 +42,7 @@ def sleeping():
         except OSError:
             pass
     return found
-print(os.path.exists('trace.txt'), sleeping(), os.environ.get('TRACE'))
+print(os.path.exists('trace.txt'), os.path.exists('/tmp/trace.txt'), sleeping(), os.environ.get('TRACE'))
 """
 
 
@@ -175,9 +178,9 @@ def test_the_next_run_in_the_same_sandbox_finds_nothing_of_the_last(
     settled(api, "one", idle=1, resetting=0)
     second = run(api, LOOK_FOR_TRACES, pool="one")
 
-    assert first["stdout"] == "True 1 set\n", first
+    assert first["stdout"] == "True True 1 set\n", first
     assert second["sandbox_id"] == first["sandbox_id"]
-    assert second["stdout"] == "False 0 None\n", second
+    assert second["stdout"] == "False False 0 None\n", second
 
 
 # -- managing pools ---------------------------------------------------------------------------------
@@ -207,7 +210,7 @@ def test_only_an_admin_key_creates_and_deletes_pools(api: httpx.Client, admin_ap
 
 
 def test_a_sandbox_of_a_named_pool_has_the_pools_language(
-    api: httpx.Client, make_pool: Callable[..., dict[str, Any]]
+    api: httpx.Client, admin_api: httpx.Client, make_pool: Callable[..., dict[str, Any]]
 ) -> None:
     make_pool("js", {"language": "javascript"}, target_idle=1, max_size=2)
     created = api.post("/v1/sandboxes", json={"pool": "js"})
@@ -222,6 +225,17 @@ def test_a_sandbox_of_a_named_pool_has_the_pools_language(
     assert error(api.post("/v1/sandboxes", json={"pool": "js", "language": "python"}), 422) == "invalid_request"
     assert error(api.post("/v1/sandboxes", json={"pool": "no-such-pool"}), 404) == "pool_not_found"
     assert [s["id"] for s in api.get("/v1/sandboxes").json()["sandboxes"]] == [sandbox_id]
+    assert admin_api.delete("/v1/pools/js").status_code == 204
+    assert exec_ok(api, sandbox_id, "console.log('kept')")["stdout"] == "kept\n"  # handed over: not the pool's
+
+
+def test_a_run_in_a_named_pool_uses_the_pools_language(
+    api: httpx.Client, make_pool: Callable[..., dict[str, Any]]
+) -> None:
+    make_pool("js-runs", {"language": "javascript"}, target_idle=0, max_size=1)
+    ran = run(api, "console.log(6 * 7)", pool="js-runs")
+
+    assert (ran["language"], ran["stdout"]) == ("javascript", "42\n"), ran
 
 
 def test_a_drained_pool_that_may_not_create_answers_503(
@@ -284,7 +298,7 @@ async def test_the_sdk_manages_and_uses_pools(server: LiveServer, keys: tuple[st
 
 
 def test_the_cli_shows_creates_and_deletes_pools(server: LiveServer, keys: tuple[str, str]) -> None:
-    def cli(key: str, *args: str) -> Any:
+    def cli(key: str, *args: str) -> subprocess.CompletedProcess[str]:
         return server.cli(*args, check=False, env={"AIRLOCK_API_KEY": key})
 
     alice, root = keys

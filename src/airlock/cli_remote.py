@@ -473,11 +473,24 @@ def _show_pools(pools: list[PoolInfo]) -> None:
     for pool in pools:
         s = pool.stats
         boot = [f"{s.boot[phase].p50_ms:.1f}" if s.boot[phase].count else "-" for phase in _BOOT_COLUMNS]
-        counts = [s.idle, s.leased, s.creating, s.resetting, s.acquired, s.cold_starts, s.recycled, s.exhausted]
+        counts = [
+            s.idle,
+            s.leased,
+            s.creating,
+            s.resetting,
+            s.acquired,
+            s.cold_starts,
+            s.recycled,
+            s.exhausted,
+            s.failed,
+        ]
         rows.append([s.name, s.backend, s.language, s.strategy.value, *map(str, counts), *boot])
     header = ["POOL", "BACKEND", "LANGUAGE", "STRATEGY", "IDLE", "LEASED", "CREATING", "RESETTING"]
-    header += ["ACQUIRED", "COLD", "RECYCLED", "EXHAUSTED", "SPAWN MS", "AGENT MS", "1ST EXEC MS"]
+    header += ["ACQUIRED", "COLD", "RECYCLED", "EXHAUSTED", "FAILED", "SPAWN MS", "AGENT MS", "1ST EXEC MS"]
     _table(header, rows)
+    for pool in pools:
+        if pool.stats.last_error:
+            print(f"{pool.name}: last creation failed: {pool.stats.last_error}", file=sys.stderr)
     if not pools:
         print("(no pools)")
 

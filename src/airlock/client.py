@@ -239,7 +239,7 @@ class AsyncClient:
     async def run(
         self,
         code: str,
-        language: str = "python",
+        language: str | None = None,
         *,
         timeout_ms: int | UseDefault | None = USE_DEFAULT,
         env: dict[str, str] | None = None,
@@ -252,7 +252,7 @@ class AsyncClient:
     ) -> ExecutionResult:
         """Run ``code`` once: ``await client.run("print(1)")``. It runs in a fresh process of a sandbox
         from a warm pool (``pool``, or the one that fits), which is reset after: nothing of this run is
-        left for the next."""
+        left for the next. ``language`` defaults to Python, or to the pool's."""
         body = exec_body(
             code,
             language,
@@ -418,7 +418,7 @@ class Client:
     def list_sandboxes(self) -> list[SyncRemoteSandbox]:
         return [SyncRemoteSandbox(sandbox, self._loop) for sandbox in self._call(self._client.list_sandboxes)]
 
-    def run(self, code: str, language: str = "python", **options: Any) -> ExecutionResult:
+    def run(self, code: str, language: str | None = None, **options: Any) -> ExecutionResult:
         """``AsyncClient.run``, blocking; ``options`` are its keyword arguments."""
         return self._call(self._client.run, code, language, **options)
 

@@ -278,6 +278,8 @@ class PoolStats(_Model):
     cold_starts: int
     recycled: int
     exhausted: int
+    failed: int = Field(description="creations that failed (the backend, the template's files or set-up)")
+    last_error: str | None = Field(description="why the last creation failed")
     boot: dict[str, BootTimes] = Field(description="phase (spawn, agent_ready, first_exec) -> its times")
 
 

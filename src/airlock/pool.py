@@ -78,7 +78,8 @@ class Pool:
         self._maintenance: asyncio.Task[None] | None = None
         self._next = 0
         self._seq = 0
-        self._counts = {"acquired": 0, "cold_starts": 0, "recycled": 0, "exhausted": 0}
+        self._counts = {"acquired": 0, "cold_starts": 0, "recycled": 0, "exhausted": 0, "failed": 0}
+        self._last_error: str | None = None
         self._boots: list[dict[str, float]] = []
         self.closed = False
 
@@ -318,6 +319,14 @@ class Pool:
 
     async def _create(self) -> PooledSandbox:
         """A started sandbox of the template with its files, set-up and warm REPL; the caller counts it."""
+        try:
+            return await self._boot()
+        except AirlockError as exc:
+            self._counts["failed"] += 1
+            self._last_error = str(exc)
+            raise
+
+    async def _boot(self) -> PooledSandbox:
         template = self.config.template
         sandbox = await self.runtime.create_sandbox(
             language=template.language, backend=template.backend, limits=template.limits
@@ -406,6 +415,7 @@ class Pool:
             creating=self._creating + self._cold,
             resetting=self._resetting,
             boot={phase: times(phase) for phase in BOOT_PHASES},
+            last_error=self._last_error,
             **self._counts,
         )
 

@@ -192,6 +192,8 @@ class Runtime:
         ``on_output`` receives the output as it is produced (the result holds it too, capped).
         Output past the inline cap is copied to ``$AIRLOCK_HOME/outputs`` unless ``keep_output`` is
         False (then the result only says it was truncated)."""
+        if request.pool is not None and "language" not in request.model_fields_set:  # the pool's language
+            request = request.model_copy(update={"language": self.pools.get(request.pool).config.template.language})
         self._validate(request)
         pool = await self._pool_for(request)
         sandbox = await pool.acquire() if pool is not None else await self._create_for(request)

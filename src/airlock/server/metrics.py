@@ -78,6 +78,7 @@ class PoolCollector(Collector):
                 ("cold_starts", "Acquires that had to create a sandbox"),
                 ("recycled", "Sandboxes destroyed for being unhealthy, worn, old or surplus"),
                 ("exhausted", "Acquires refused because the pool was drained"),
+                ("failed", "Creations that failed"),
             )
         }
         for stats in self.pools.stats():

@@ -91,7 +91,7 @@ class ExecBody(_Body):
 
 
 class RunBody(ExecBody):
-    language: str | None = Field("python", max_length=64)
+    language: str | None = Field(None, max_length=64, description="default: python, or the pool's language")
     backend: str | None = Field(None, max_length=64)
     pool: str | None = Field(None, max_length=64, description="run in a sandbox of this pool")
 

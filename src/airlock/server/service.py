@@ -365,9 +365,9 @@ class SandboxService:
     ) -> tuple[str, ExecutionResult]:
         """One-shot: a sandbox of a pool (reset after, so nothing of this run is left for the next),
         or of its own with ``use_pools`` off."""
-        language = COMMAND if body.argv is not None else body.language or "python"
-        if body.pool is not None:
-            self._pool(body.pool, body.backend)
+        pool = self._pool(body.pool, body.backend) if body.pool is not None else None
+        default = pool.config.template.language if pool is not None else "python"
+        language = COMMAND if body.argv is not None else body.language or default
         request = ExecutionRequest(
             code=body.code,
             argv=body.argv,
