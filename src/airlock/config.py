@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     pools: list[PoolConfig] = Field(
         default_factory=list, description="warm pools (``[[pools]]``), started by ``airlock serve``"
     )
+    max_snapshots: int = Field(10, ge=1, description="per sandbox; past it, the oldest unpinned snapshot goes")
     use_pools: bool = Field(
         True, description="executions reuse reset sandboxes from pools; false: a fresh sandbox for each"
     )

@@ -26,6 +26,9 @@ requests that cannot be carried out. Leaves also inherit the matching builtin, s
     │   └── ExecutionTimeout (TimeoutError)
     ├── SandboxNotFound (LookupError)         the server has no such sandbox (for this API key)
     ├── PoolNotFound (LookupError)            no pool of that name
+    ├── SnapshotNotFound (LookupError)        no snapshot of that id for that sandbox
+    ├── SnapshotError                         a snapshot that cannot be taken or restored (``partial``:
+    │                                         the tree was left half-restored; the sandbox is quarantined)
     ├── PoolExhausted (TimeoutError)          a drained pool had no sandbox within its wait deadline
     ├── AuthenticationError (PermissionError) the server refused the API key, or none was sent
     ├── RateLimited                           a per-tenant limit of the server; ``retry_after`` seconds
@@ -64,6 +67,8 @@ __all__ = [
     "SandboxStartError",
     "SandboxStateError",
     "ServerUnavailable",
+    "SnapshotError",
+    "SnapshotNotFound",
     "UnknownLanguage",
     "agent_error",
 ]
@@ -201,3 +206,15 @@ class RateLimited(AirlockError):
 
 class ServerUnavailable(AirlockError, ConnectionError):
     pass
+
+
+class SnapshotNotFound(AirlockError, LookupError):
+    pass
+
+
+class SnapshotError(AirlockError):
+    """A snapshot could not be taken or restored; ``partial`` when the tree was left half-restored."""
+
+    def __init__(self, message: str, *, partial: bool = False) -> None:
+        super().__init__(message)
+        self.partial = partial

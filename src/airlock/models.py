@@ -34,6 +34,7 @@ __all__ = [
     "SandboxLimits",
     "SandboxState",
     "SnapshotId",
+    "SnapshotPolicy",
     "Strategy",
     "Template",
     "UseDefault",
@@ -73,7 +74,7 @@ class Capability(StrEnum):
 
     VM_ISOLATION = "vm_isolation"
     CONTAINER_ISOLATION = "container_isolation"
-    SNAPSHOTS = "snapshots"
+    SNAPSHOTS = "snapshots"  # of the filesystem; memory too only where SnapshotInfo.memory says so
     NETWORK_AUDIT = "network_audit"
     OVERLAY_FS = "overlay_fs"
     LLM_BRIDGE = "llm_bridge"
@@ -165,6 +166,8 @@ class ExecutionResult(_Model):
     error: ExecutionError | None = None
     language: str | None = None
     sandbox_id: str | None = None
+    snapshots: list[str] = Field(default_factory=list, description="ids of the snapshots this execution took")
+    rolled_back_to: str | None = Field(None, description="the snapshot the sandbox was rolled back to after it")
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -289,3 +292,13 @@ class PoolInfo(_Model):
     name: str
     config: PoolConfig
     stats: PoolStats
+
+
+class SnapshotPolicy(_Model):
+    """What a sandbox snapshots around each execution, and whether a failure rolls it back."""
+
+    snapshot_before_exec: bool = False
+    snapshot_on_failure: bool = Field(False, description="keep the failed state to look at")
+    auto_rollback_on_failure: bool = Field(
+        False, description="restore the snapshot taken before the exec (implies snapshot_before_exec)"
+    )

@@ -256,6 +256,7 @@ class Pool:
         try:
             if not await member.sandbox.reset():
                 return False
+            await member.sandbox.forget_snapshots()  # the next user gets none of them
             await self._provision(member.sandbox)
             return await self._warm(member.sandbox)
         except AirlockError as exc:

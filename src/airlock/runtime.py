@@ -33,6 +33,7 @@ from airlock.languages import COMMAND, get_language
 from airlock.models import ExecutionRequest, ExecutionResult, SandboxLimits, SandboxState, new_ulid
 from airlock.pool import Pool, Pools
 from airlock.sandbox import OutputCallback, Sandbox, check_code
+from airlock.snapshots import SnapshotStore
 
 __all__ = ["Runtime", "RuntimeState"]
 
@@ -54,6 +55,7 @@ class Runtime:
         self._sandboxes: dict[str, Sandbox] = {}
         #: Warm pools: those the settings declare start with ``await runtime.pools.start()``.
         self.pools = Pools(self)
+        self.snapshots = SnapshotStore(self.settings.home / "snapshots", max_per_sandbox=self.settings.max_snapshots)
 
     @property
     def closed(self) -> bool:
@@ -104,7 +106,7 @@ class Runtime:
         chosen = self.backend(backend)
         sandbox_id = sandbox_id or new_ulid().lower()
         environment = await chosen.create(sandbox_id, limits or self.settings.limits, dict(env or {}))
-        sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language)
+        sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language, snapshots=self.snapshots)
         self._sandboxes[sandbox_id] = sandbox
         try:
             if start:
@@ -130,7 +132,7 @@ class Runtime:
             raise SandboxStateError("this runtime is closed")
         chosen = self.backend(backend)
         environment = await chosen.reopen(sandbox_id, limits, dict(env or {}))
-        sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language)
+        sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language, snapshots=self.snapshots)
         sandbox.state = SandboxState.STOPPED
         self._sandboxes[sandbox_id] = sandbox
         return sandbox
@@ -153,6 +155,28 @@ class Runtime:
             await asyncio.to_thread(shutil.rmtree, self.settings.sandboxes_dir / sandbox_id, True)
             reaped.append(sandbox_id)
         return reaped
+
+    async def fork(self, source: Sandbox, snapshot_id: str, *, limits: SandboxLimits | None = None) -> Sandbox:
+        """A new sandbox whose workspace is the snapshot's, started; it shares nothing with ``source``
+        after that (the snapshot's content is copied, not linked)."""
+        await asyncio.to_thread(self.snapshots.get, source.id, snapshot_id)  # refused before anything is made
+        sandbox = await self.create_sandbox(
+            language=source.language, backend=source.backend, limits=limits, start=False
+        )
+        try:
+            await asyncio.to_thread(
+                self.snapshots.restore,
+                source.id,
+                snapshot_id,
+                {"workspace": Path(sandbox.workspace_path)},
+                owner=sandbox._env.owner,
+                into=sandbox.id,
+            )
+            await sandbox.start()
+        except BaseException:
+            await self._forget(sandbox)
+            raise
+        return sandbox
 
     def get(self, sandbox_id: str) -> Sandbox | None:
         return self._sandboxes.get(sandbox_id)

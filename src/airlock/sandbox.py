@@ -14,8 +14,9 @@ import base64
 import codecs
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airlock.errors import (
@@ -26,6 +27,8 @@ from airlock.errors import (
     InvalidRequest,
     SandboxDied,
     SandboxStateError,
+    SnapshotError,
+    SnapshotNotFound,
 )
 from airlock.languages import COMMAND, get_language
 from airlock.models import (
@@ -35,12 +38,14 @@ from airlock.models import (
     ExecutionResult,
     OutputChunk,
     SandboxState,
+    SnapshotPolicy,
     UseDefault,
 )
 
 if TYPE_CHECKING:
     from airlock.backends.base import Environment
     from airlock.config import Settings
+    from airlock.snapshots import SnapshotInfo, SnapshotStore
 
 __all__ = ["DEFAULT_CONTEXT", "FileInfo", "OutputCallback", "Sandbox", "check_code"]
 
@@ -93,7 +98,15 @@ class _Decoder:
 
 
 class Sandbox:
-    def __init__(self, environment: Environment, settings: Settings, *, backend: str, language: str) -> None:
+    def __init__(
+        self,
+        environment: Environment,
+        settings: Settings,
+        *,
+        backend: str,
+        language: str,
+        snapshots: SnapshotStore | None = None,
+    ) -> None:
         self._env = environment
         self._settings = settings
         self.id = environment.sandbox_id
@@ -103,6 +116,13 @@ class Sandbox:
         self.last_error: str | None = None
         #: Environment variables every exec gets (under its own): a pool sets them per lease.
         self.env: dict[str, str] = {}
+        #: What is snapshotted around each exec, and whether a failure rolls back.
+        self.policy = SnapshotPolicy()
+        #: Why this sandbox may not run anything (a restore failed part way), until restored or destroyed.
+        self.quarantined: str | None = None
+        self._snapshots = snapshots
+        self._last_exec: dict[str, Any] = {}  # the agent and outcome of the latest exec
+        self._resume_after_restore = False
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -154,6 +174,8 @@ class Sandbox:
                 return
             self.state = SandboxState.DESTROYED
             await self._env.destroy()
+            if self._snapshots is not None:
+                await asyncio.to_thread(self._snapshots.drop_sandbox, self.id)
 
     async def __aenter__(self) -> Sandbox:
         if self.state is SandboxState.CREATED:
@@ -164,6 +186,8 @@ class Sandbox:
         await self.destroy()
 
     def _require_running(self) -> None:
+        if self.quarantined is not None:
+            raise SandboxStateError(f"sandbox {self.id} is quarantined ({self.quarantined}); restore a snapshot")
         if self.state is not SandboxState.RUNNING:
             raise SandboxStateError(f"sandbox {self.id} is {self.state.value}, not running")
         if not self._env.alive:
@@ -193,14 +217,41 @@ class Sandbox:
         context: str | None = DEFAULT_CONTEXT,
         max_output_bytes: int | UseDefault = USE_DEFAULT,
         on_output: OutputCallback | None = None,
+        agent_id: str | None = None,
     ) -> ExecutionResult:
         """Run ``code``. Python, JavaScript and Bash run in the persistent REPL context ``context``
         (state survives between calls); ``context=None`` runs in a fresh process. Rust and Go are
-        compiled (cached by content) and run."""
+        compiled (cached by content) and run. ``policy`` decides the snapshots around it; ``agent_id``
+        names who ran it (``rollback_to_last_success``)."""
         lang = get_language(language or self.language)
         self._check_code(code)
         plan = lang.plan(code, context)
-        return await self._exec(plan, lang.name, timeout_ms, env, cwd, stdin, max_output_bytes, on_output)
+        run = self._exec(plan, lang.name, timeout_ms, env, cwd, stdin, max_output_bytes, on_output)
+        return await self._with_policy(run, agent_id)
+
+    async def _with_policy(self, run: Coroutine[Any, Any, ExecutionResult], agent_id: str | None) -> ExecutionResult:
+        policy = self.policy
+        before = None
+        if policy.snapshot_before_exec or policy.auto_rollback_on_failure:
+            self._require_running()
+            try:
+                before = await self.snapshot("before-exec")
+            except BaseException:
+                run.close()
+                raise
+        result = await run
+        if before is not None:
+            result.snapshots.append(before.id)
+        if not result.success:
+            if policy.snapshot_on_failure and self.state is SandboxState.RUNNING:
+                result.snapshots.append((await self.snapshot("on-failure")).id)
+            if policy.auto_rollback_on_failure and before is not None:
+                await self.restore(before.id)
+                result.rolled_back_to = before.id
+        self._last_exec = {"agent_id": agent_id, "success": result.success and result.rolled_back_to is None}
+        if result.rolled_back_to is not None:  # the state is the one before: its provenance too
+            self._last_exec = dict(before.meta.get("after", {})) if before is not None else {}
+        return result
 
     async def run_command(
         self,
@@ -212,13 +263,15 @@ class Sandbox:
         stdin: bytes | str | None = None,
         max_output_bytes: int | UseDefault = USE_DEFAULT,
         on_output: OutputCallback | None = None,
+        agent_id: str | None = None,
     ) -> ExecutionResult:
         """Run a program directly, no shell: ``await sb.run_command(["ls", "-la"])``."""
         if not argv or not all(isinstance(arg, str) for arg in argv):
             raise EmptyCode("run_command needs a non-empty list of strings")
         self._check_code("\0".join(argv))
         plan = {"mode": "argv", "argv": argv}
-        return await self._exec(plan, COMMAND, timeout_ms, env, cwd, stdin, max_output_bytes, on_output)
+        run = self._exec(plan, COMMAND, timeout_ms, env, cwd, stdin, max_output_bytes, on_output)
+        return await self._with_policy(run, agent_id)
 
     async def stream(
         self, code: str, language: str | None = None, **kwargs: Any
@@ -357,6 +410,81 @@ class Sandbox:
         if reply["left"]:
             logger.warning("sandbox %s: reset could not remove %d paths", self.id, len(reply["left"]))
         return not reply["left"]
+
+    # -- snapshots ----------------------------------------------------------------------------------
+    def _store(self) -> SnapshotStore:
+        if self._snapshots is None:
+            raise SandboxStateError(f"sandbox {self.id} has no snapshot store (make it with a Runtime)")
+        return self._snapshots
+
+    def _trees(self) -> dict[str, Path]:
+        return {"workspace": self._env.workspace}
+
+    async def snapshot(self, name: str = "snapshot", *, pinned: bool = False) -> SnapshotInfo:
+        """Snapshot the workspace (files only: no process memory). Past the cap (``max_snapshots``),
+        the oldest unpinned snapshot goes."""
+        if self.state is SandboxState.DESTROYED:
+            raise SandboxStateError(f"sandbox {self.id} is destroyed")
+        meta = {"after": dict(self._last_exec)}
+        store = self._store()
+        return await asyncio.to_thread(store.take, self.id, self._trees(), name=name, pinned=pinned, meta=meta)
+
+    async def list_snapshots(self) -> list[SnapshotInfo]:
+        return await asyncio.to_thread(self._store().list_snapshots, self.id)
+
+    async def forget_snapshots(self) -> None:
+        """Delete every snapshot of this sandbox (a pool does this before it serves someone else)."""
+        if self._snapshots is not None:
+            await asyncio.to_thread(self._snapshots.drop_sandbox, self.id)
+        self.policy = SnapshotPolicy()
+        self._last_exec = {}
+
+    async def delete_snapshot(self, snapshot_id: str) -> None:
+        await asyncio.to_thread(self._store().delete, self.id, snapshot_id)
+
+    async def restore(self, snapshot_id: str) -> SnapshotInfo:
+        """Roll the workspace back to a snapshot. The sandbox's processes are stopped for it (the
+        files are changed with nothing running) and it is started again if it ran: REPL state is
+        lost. A restore that fails part way quarantines the sandbox: nothing runs until a restore
+        succeeds or it is destroyed."""
+        store = self._store()
+        async with self._lock:
+            if self.state is SandboxState.DESTROYED:
+                raise SandboxStateError(f"sandbox {self.id} is destroyed")
+            await asyncio.to_thread(store.get, self.id, snapshot_id)  # refused before anything stops
+            was_running = self.state is SandboxState.RUNNING or self._resume_after_restore
+            if self.state is SandboxState.RUNNING:
+                await self._env.stop()
+                self.state = SandboxState.STOPPED
+            try:
+                info = await asyncio.to_thread(
+                    store.restore, self.id, snapshot_id, self._trees(), owner=self._env.owner
+                )
+            except SnapshotError as exc:
+                if exc.partial:
+                    self.quarantined = str(exc)
+                    self._resume_after_restore = was_running  # a good restore picks up where it was
+                    logger.error("sandbox %s quarantined: %s", self.id, exc)
+                if was_running and not exc.partial:
+                    await self._env.start(self._settings.control_timeout_s)
+                    self.state = SandboxState.RUNNING
+                raise
+            self.quarantined = None
+            self._resume_after_restore = False
+            self._last_exec = dict(info.meta.get("after", {}))
+            if was_running:
+                await self._env.start(self._settings.control_timeout_s)
+                self.state = SandboxState.RUNNING
+            return info
+
+    async def rollback_to_last_success(self, agent_id: str | None = None) -> SnapshotInfo:
+        """Restore the newest snapshot taken right after a successful exec of ``agent_id`` (with
+        ``snapshot_before_exec``, the snapshot before the exec that followed it)."""
+        for info in reversed(await self.list_snapshots()):
+            after = info.meta.get("after", {})
+            if after.get("success") and after.get("agent_id") == agent_id:
+                return await self.restore(info.id)
+        raise SnapshotNotFound(f"sandbox {self.id} has no snapshot after a successful exec of agent {agent_id!r}")
 
     # -- files --------------------------------------------------------------------------------------
     async def write_file(self, path: str, data: bytes | str, *, mode: int = 0o644, append: bool = False) -> int:

@@ -148,6 +148,11 @@ class Environment(ABC):
         self.boot_ms: dict[str, float] = {}
 
     @property
+    def owner(self) -> tuple[int, int] | None:
+        """Who owns the sandbox's files on the host, when not the process running Airlock."""
+        return None
+
+    @property
     def workspace(self) -> Path:
         return self.root / "workspace"
 

@@ -55,6 +55,10 @@ class NamespaceEnvironment(Environment):
     def oom_kills(self) -> int:
         return self.cgroup.oom_kills() if self.cgroup is not None else 0
 
+    @property
+    def owner(self) -> tuple[int, int] | None:
+        return (self.uid, self.uid) if os.geteuid() == 0 else None
+
     def launch(self) -> AgentLaunch:
         config = self.backend.config
         fds: list[int] = []
@@ -243,7 +247,12 @@ class NamespaceBackend(Backend):
         return Availability(True)
 
     def capabilities(self) -> frozenset[Capability]:
-        caps = {Capability.PYTHON_EXECUTION, Capability.BASH_EXECUTION, Capability.FILE_OPERATIONS}
+        caps = {
+            Capability.PYTHON_EXECUTION,
+            Capability.BASH_EXECUTION,
+            Capability.FILE_OPERATIONS,
+            Capability.SNAPSHOTS,  # of files; no process memory (SnapshotInfo.memory says so)
+        }
         if self.cgroups.usable:
             caps.add(Capability.RESOURCE_LIMITS)
         return frozenset(caps)

@@ -103,7 +103,9 @@ class ProcessBackend(Backend):
         return Availability(True)
 
     def capabilities(self) -> frozenset[Capability]:
-        return frozenset({Capability.PYTHON_EXECUTION, Capability.BASH_EXECUTION, Capability.FILE_OPERATIONS})
+        return frozenset(
+            {Capability.PYTHON_EXECUTION, Capability.BASH_EXECUTION, Capability.FILE_OPERATIONS, Capability.SNAPSHOTS}
+        )
 
     def environment(self, sandbox_id: str, root: Path, limits: SandboxLimits, env: dict[str, str]) -> Environment:
         return ProcessEnvironment(self, sandbox_id, root, limits, env)
