@@ -39,6 +39,8 @@ from airlock.errors import (
     SandboxStartError,
     SandboxStateError,
     ServerUnavailable,
+    SnapshotError,
+    SnapshotNotFound,
     UnknownLanguage,
 )
 from airlock.languages import LANGUAGES, Language, get_language
@@ -55,6 +57,7 @@ from airlock.models import (
     SandboxLimits,
     SandboxState,
     SnapshotId,
+    SnapshotPolicy,
     Strategy,
     Template,
 )
@@ -115,7 +118,10 @@ __all__ = [
     "SandboxStateError",
     "ServerUnavailable",
     "Settings",
+    "SnapshotError",
     "SnapshotId",
+    "SnapshotNotFound",
+    "SnapshotPolicy",
     "Strategy",
     "SyncRuntime",
     "SyncSandbox",

@@ -136,7 +136,8 @@ def _transport_errors(url: str) -> Iterator[None]:
 def _result(view: dict[str, Any]) -> ExecutionResult:
     """An ``ExecutionResult`` from the server's execution; its ``execution_id`` goes in the metadata."""
     execution_id = view.pop("execution_id", None)
-    result = ExecutionResult.model_validate(view)
+    known = ExecutionResult.model_fields  # a newer server may say more: this SDK keeps what it knows
+    result = ExecutionResult.model_validate({key: value for key, value in view.items() if key in known})
     if execution_id is not None:
         result.metadata["execution_id"] = execution_id
     return result

@@ -33,6 +33,7 @@ from airlock.models import Capability, SandboxLimits
 __all__ = [
     "AGENT_DIR",
     "AGENT_FILES",
+    "OWNER_FILE",
     "AgentLaunch",
     "Availability",
     "Backend",
