@@ -458,7 +458,6 @@ async def main() -> None:
     args = parser.parse_args()
 
     home, root = private_dirs("pool")
-    os.environ["AIRLOCK_CONFIG"] = str(home / "no-config.toml")  # the user's config is not read
     settings = Settings(home=home, sandbox_root=root, backend=args.backend)
     python = settings.namespace.python if args.backend == "namespace" else sys.executable
     runtime = TrackingRuntime(settings)

@@ -373,7 +373,6 @@ async def main() -> None:
     args = parser.parse_args()
 
     home, root = private_dirs("server")
-    os.environ["AIRLOCK_CONFIG"] = str(home / "no-config.toml")  # the user's config is not read
     settings = Settings(home=home / "local", sandbox_root=root, backend=args.backend)
     server = Server(home / "server", root, args.backend)
     made: set[str] = set()

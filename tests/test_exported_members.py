@@ -130,10 +130,9 @@ def test_package_reexports_exactly_its_all() -> None:
 def test_package_reexports_the_defining_modules_objects() -> None:
     for name in airlock.__all__:
         value = getattr(airlock, name)
-        origin = getattr(value, "__module__", None)
+        origin = str(getattr(value, "__module__", ""))
         if inspect.isclass(value) or inspect.isroutine(value):
-            assert origin is not None
-            assert origin.startswith("airlock.")
+            assert origin.startswith("airlock."), f"{name} comes from {origin!r}"
             assert getattr(sys.modules[origin], name) is value
 
 
@@ -162,9 +161,8 @@ def _declared_dependencies(distribution: str) -> set[str]:
         for requirement in requirements:
             if "extra ==" in requirement:
                 continue
-            match = re.match(r"[A-Za-z0-9._-]+", requirement)
-            assert match is not None
-            dependency = re.sub(r"[-_.]+", "-", match.group()).lower()
+            name = re.split(r"[^A-Za-z0-9._-]", requirement, maxsplit=1)[0]  # "httpx>=0.27" -> "httpx"
+            dependency = re.sub(r"[-_.]+", "-", name).lower()
             if dependency not in seen:
                 seen.add(dependency)
                 pending.append(dependency)

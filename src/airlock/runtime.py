@@ -219,8 +219,7 @@ class Runtime:
         if request.pool is not None and "language" not in request.model_fields_set:  # the pool's language
             request = request.model_copy(update={"language": self.pools.get(request.pool).config.template.language})
         self._validate(request)
-        pool = await self._pool_for(request)
-        sandbox = await pool.acquire() if pool is not None else await self._create_for(request)
+        sandbox, pool = await self._acquire(request)
         try:
             result = await self._run(sandbox, request, on_output)
             if keep_output:
@@ -248,17 +247,17 @@ class Runtime:
         get_language(request.language)
         check_code(request.code, self.settings.max_code_bytes)
 
-    async def _pool_for(self, request: ExecutionRequest) -> Pool | None:
+    async def _acquire(self, request: ExecutionRequest) -> tuple[Sandbox, Pool | None]:
+        """A sandbox for the request, and the pool it goes back to: the pool the request names, the
+        one that fits (``use_pools``), or none (a sandbox made for it)."""
+        language = "bash" if request.language == COMMAND else request.language
         if request.pool is not None:
-            return self.pools.get(request.pool)
-        if not self.settings.use_pools:
-            return None
-        language = "bash" if request.language == COMMAND else request.language
-        return await self.pools.for_execution(request.backend, language)
-
-    async def _create_for(self, request: ExecutionRequest) -> Sandbox:
-        language = "bash" if request.language == COMMAND else request.language
-        return await self.create_sandbox(language=language, backend=request.backend)
+            pool = self.pools.get(request.pool)
+        elif self.settings.use_pools:
+            pool = await self.pools.for_execution(request.backend, language)
+        else:
+            return await self.create_sandbox(language=language, backend=request.backend), None
+        return await pool.acquire(), pool
 
     async def _run(
         self, sandbox: Sandbox, request: ExecutionRequest, on_output: OutputCallback | None

@@ -248,9 +248,8 @@ class Sandbox:
             if policy.auto_rollback_on_failure and before is not None:
                 await self.restore(before.id)
                 result.rolled_back_to = before.id
-        self._last_exec = {"agent_id": agent_id, "success": result.success and result.rolled_back_to is None}
-        if result.rolled_back_to is not None:  # the state is the one before: its provenance too
-            self._last_exec = dict(before.meta.get("after", {})) if before is not None else {}
+        if result.rolled_back_to is None:  # else the restore brought back the provenance of that state
+            self._last_exec = {"agent_id": agent_id, "success": result.success}
         return result
 
     async def run_command(

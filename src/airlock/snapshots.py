@@ -82,6 +82,8 @@ class SnapshotStore:
     def __init__(self, root: Path, *, max_per_sandbox: int = DEFAULT_MAX_SNAPSHOTS) -> None:
         self.root = root
         self.max_per_sandbox = max_per_sandbox
+        #: Per sandbox, its files as its last snapshot or restore saw them (after a restart: nothing,
+        #: so the next snapshot reads every file once).
         self._seen: dict[str, dict[tuple[str, str], _Seen]] = {}
         self._lock = threading.Lock()  # one writer at a time per store: cap, deletion and GC agree
 
@@ -110,7 +112,7 @@ class SnapshotStore:
     ) -> SnapshotInfo:
         """Snapshot ``trees`` (name -> host directory); the oldest unpinned snapshots past the cap go."""
         with self._lock:
-            seen = self._seen_for(sandbox_id)
+            seen = self._seen.get(sandbox_id, {})
             fresh: dict[tuple[str, str], _Seen] = {}
             listing: dict[str, list[dict[str, Any]]] = {}
             counts = {"files": 0, "bytes": 0, "new_bytes": 0}
@@ -299,7 +301,7 @@ class SnapshotStore:
             if missing:
                 raise SnapshotError(f"snapshot {snapshot_id} covers {sorted(document['trees'])}, not {sorted(trees)}")
             target = into or sandbox_id
-            seen = self._seen_for(target)
+            seen = self._seen.get(target, {})
             plans = {tree: self._plan(tree, base, document["trees"][tree], seen) for tree, base in trees.items()}
             fresh: dict[tuple[str, str], _Seen] = {}
             try:
@@ -405,15 +407,6 @@ class SnapshotStore:
             self._manifest_path(sandbox_id, snapshot_id).unlink()
             self._collect_garbage()
 
-    def pin(self, sandbox_id: str, snapshot_id: str, pinned: bool = True) -> SnapshotInfo:
-        with self._lock:
-            document = self._load(sandbox_id, snapshot_id)
-            document["info"]["pinned"] = pinned
-            body = {key: value for key, value in document.items() if key != "digest"}
-            data = json.dumps({**body, "digest": _digest_json(body)}).encode()
-            _write_atomically(self._manifest_path(sandbox_id, snapshot_id), data)
-            return SnapshotInfo.model_validate(document["info"])
-
     def drop_sandbox(self, sandbox_id: str) -> None:
         """Every snapshot of a sandbox, and the content no other snapshot holds."""
         with self._lock:
@@ -445,14 +438,6 @@ class SnapshotStore:
             for item in folder.iterdir():
                 if folder.name + item.name not in live:
                     item.unlink(missing_ok=True)
-
-    def _seen_for(self, sandbox_id: str) -> dict[tuple[str, str], _Seen]:
-        """What the last snapshot or restore saw; after a restart, nothing (files are hashed again)."""
-        return self._seen.get(sandbox_id, {})
-
-    def forget(self, sandbox_id: str) -> None:
-        """Drop what is remembered of a sandbox's files (its next snapshot reads every file)."""
-        self._seen.pop(sandbox_id, None)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import shutil
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -303,7 +304,7 @@ class SandboxService:
             self.runtime.detach(sandbox_id)
         else:  # not reopened since a restart: remove what is on disk
             await self.runtime.reap(record.id, record.backend)
-            await asyncio.to_thread(_remove_tree, self.settings.sandboxes_dir / record.id)
+            await asyncio.to_thread(shutil.rmtree, self.settings.sandboxes_dir / record.id, True)
         record.status = SandboxStatus.DESTROYED
         await self.store.put_sandbox(record)
         self._locks.pop(sandbox_id, None)
@@ -449,9 +450,3 @@ def _stdin(body: ExecBody) -> bytes | None:
         except ValueError:
             raise ApiError(422, "invalid_request", "stdin_b64 is not base64") from None
     return None if body.stdin is None else body.stdin.encode()
-
-
-def _remove_tree(path: Any) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
