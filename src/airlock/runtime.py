@@ -168,7 +168,7 @@ class Runtime:
                 self.snapshots.restore,
                 source.id,
                 snapshot_id,
-                {"workspace": Path(sandbox.workspace_path)},
+                sandbox._trees(),
                 owner=sandbox._env.owner,
                 into=sandbox.id,
             )

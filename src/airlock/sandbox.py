@@ -417,7 +417,7 @@ class Sandbox:
         return self._snapshots
 
     def _trees(self) -> dict[str, Path]:
-        return {"workspace": self._env.workspace}
+        return self._env.snapshot_trees()
 
     async def snapshot(self, name: str = "snapshot", *, pinned: bool = False) -> SnapshotInfo:
         """Snapshot the workspace (files only: no process memory). Past the cap (``max_snapshots``),

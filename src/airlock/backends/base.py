@@ -157,6 +157,10 @@ class Environment(ABC):
     def workspace(self) -> Path:
         return self.root / "workspace"
 
+    def snapshot_trees(self) -> dict[str, Path]:
+        """What a snapshot of this sandbox covers: every host directory its code can write, by name."""
+        return {"workspace": self.workspace}
+
     @property
     def alive(self) -> bool:
         return (
