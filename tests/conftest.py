@@ -52,7 +52,20 @@ def sandbox_root() -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="airlock-tests-", dir=base))
     root.chmod(0o711)
     yield root
+    # Sandboxes a test left stopped or lost (a server's, by design) keep their /tmp mounted.
+    for mount in mounts_under(root):
+        subprocess.run(["umount", "--lazy", mount], check=False)
     shutil.rmtree(root, ignore_errors=True)
+
+
+def mounts_under(root: Path) -> list[str]:
+    """The mount points below ``root``, deepest first."""
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4].replace("\\040", " ")
+        if point.startswith(f"{root}/"):
+            found.append(point)
+    return sorted(found, key=len, reverse=True)
 
 
 @pytest.fixture

@@ -39,8 +39,6 @@ from conftest import LiveServer
 #: ``Sandbox`` members that have no meaning, or no endpoint, over HTTP.
 #: reset: what a pool does to its own; boot_ms: timings taken on the host.
 LOCAL_ONLY = {"ping", "make_dir", "workspace_path", "reset", "boot_ms"}
-#: Snapshots have no REST endpoints yet (issue 5); until they do, they are the library's alone.
-LOCAL_ONLY |= {"snapshot", "list_snapshots", "delete_snapshot", "restore", "rollback_to_last_success"}
 LOCAL_ONLY |= {"forget_snapshots"}  # what a pool does to its own
 
 

@@ -27,11 +27,14 @@ MODULES = [
     "airlock.sandbox",
     "airlock.runtime",
     "airlock.pool",
+    "airlock.snapshots",
+    "airlock.history",
     "airlock.sync",
     "airlock.remote",
     "airlock.client",
     "airlock.cli",
     "airlock.cli_remote",
+    "airlock.cli_snapshot",
     "airlock.doctor",
     "airlock.channel",
     "airlock.backends.base",
@@ -49,6 +52,7 @@ MODULES = [
     "airlock.server.routes",
     "airlock.server.schemas",
     "airlock.server.service",
+    "airlock.server.snapshot_routes",
     "airlock.llm.blocks",
 ]
 PACKAGES = ["airlock", "airlock.backends", "airlock.server", "airlock.llm"]

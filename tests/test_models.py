@@ -179,11 +179,12 @@ def test_a_timeout_is_not_a_success_even_with_exit_code_0() -> None:
 # -- capabilities --------------------------------------------------------------------------------------
 
 
-def test_capability_has_the_eleven_values() -> None:
+def test_capability_has_the_twelve_values() -> None:
     assert {c.value for c in Capability} == {
         "vm_isolation",
         "container_isolation",
         "snapshots",
+        "memory_snapshots",
         "network_audit",
         "overlay_fs",
         "llm_bridge",
@@ -193,7 +194,7 @@ def test_capability_has_the_eleven_values() -> None:
         "bash_execution",
         "file_operations",
     }
-    assert len(Capability) == 11
+    assert len(Capability) == 12
     assert Capability("snapshots") is Capability.SNAPSHOTS
 
 

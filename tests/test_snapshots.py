@@ -52,7 +52,7 @@ raise SystemExit(1)
 
 
 def tree_of(root: Path) -> dict[str, tuple[Any, ...]]:
-    """Every path under ``root``: type, mode, and content hash, link target or nothing (dirs)."""
+    """Every path under ``root``: its type, mode, mtime, and content hash or link target."""
     found: dict[str, tuple[Any, ...]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in [*dirnames, *filenames]:
@@ -60,7 +60,7 @@ def tree_of(root: Path) -> dict[str, tuple[Any, ...]]:
             st = path.lstat()
             rel = str(path.relative_to(root))
             if stat.S_ISLNK(st.st_mode):
-                found[rel] = ("link", os.readlink(path))
+                found[rel] = ("link", os.readlink(path), st.st_mtime_ns)
             elif stat.S_ISDIR(st.st_mode):
                 found[rel] = ("dir", stat.S_IMODE(st.st_mode), st.st_mtime_ns)
             else:
@@ -124,6 +124,7 @@ async def test_a_snapshot_copies_only_what_changed(sandbox: Sandbox) -> None:
     assert second.bytes == first.bytes + 100_000
     assert (second.memory, first.memory) == (False, False)
     assert Capability.SNAPSHOTS in sandbox.capabilities
+    assert Capability.MEMORY_SNAPSHOTS not in sandbox.capabilities  # files only, and it says so
 
 
 async def test_rollback_to_last_success_across_agents(sandbox: Sandbox) -> None:

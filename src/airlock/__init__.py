@@ -43,6 +43,7 @@ from airlock.errors import (
     SnapshotNotFound,
     UnknownLanguage,
 )
+from airlock.history import History
 from airlock.languages import LANGUAGES, Language, get_language
 from airlock.models import (
     USE_DEFAULT,
@@ -65,6 +66,7 @@ from airlock.pool import Pool
 from airlock.remote import RemoteSandbox
 from airlock.runtime import Runtime
 from airlock.sandbox import FileInfo, Sandbox
+from airlock.snapshots import SnapshotInfo
 from airlock.sync import SyncRuntime, SyncSandbox
 
 if _TYPE_CHECKING:
@@ -95,6 +97,7 @@ __all__ = [
     "FileInfo",
     "FileOperationError",
     "FileTooLarge",
+    "History",
     "InvalidRequest",
     "Language",
     "OutputChunk",
@@ -120,6 +123,7 @@ __all__ = [
     "Settings",
     "SnapshotError",
     "SnapshotId",
+    "SnapshotInfo",
     "SnapshotNotFound",
     "SnapshotPolicy",
     "Strategy",

@@ -5,7 +5,8 @@
     airlock sandbox exec ID -c 'print(1)'       output as it comes; exits with the code's exit code
     airlock sandbox stop | start | delete ID
     airlock files put -s ID LOCAL REMOTE        also: get -s ID REMOTE [LOCAL|-], ls -s ID [PATH]
-    airlock history --sandbox ID --agent A      the executions, newest first
+    airlock snapshot create|list|restore|fork|rollback ID ...   see airlock.cli_snapshot
+    airlock history --sandbox ID --since 1h     the executions, newest first (--local: this machine's)
     airlock pool stats [NAME]                   the warm pools: sandboxes by state, counters, boot times
     airlock pool create NAME --target-idle 4    (an admin key) declare a pool; also: pool delete NAME
 
@@ -24,6 +25,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,8 @@ from airlock.errors import (
     RateLimited,
     SandboxNotFound,
     SandboxStateError,
+    SnapshotError,
+    SnapshotNotFound,
     UnknownLanguage,
 )
 from airlock.languages import COMMAND, language_for_path
@@ -50,7 +54,7 @@ __all__ = ["COMMANDS", "EXIT_REFUSED", "add_commands", "run"]
 
 EXIT_REFUSED = 1
 #: The top-level commands this module serves.
-COMMANDS = frozenset({"sandbox", "files", "history", "pool"})
+COMMANDS = frozenset({"sandbox", "files", "history", "pool", "snapshot"})
 _REFUSED = (
     SandboxNotFound,
     SandboxStateError,
@@ -60,6 +64,8 @@ _REFUSED = (
     PoolNotFound,
     PoolExhausted,
     ConfigError,
+    SnapshotNotFound,
+    SnapshotError,
 )
 
 _Handler = Callable[["AsyncClient", argparse.Namespace], Awaitable[int]]
@@ -85,7 +91,10 @@ class _IntermixedParser(_Parser):
 
 
 def add_commands(sub: Any) -> None:
-    """Add ``sandbox``, ``files``, ``history`` and ``pool`` to the ``airlock`` parser's subcommands."""
+    """Add ``sandbox``, ``files``, ``history``, ``pool`` and ``snapshot`` to the ``airlock`` parser's
+    subcommands."""
+    from airlock.cli_snapshot import add_snapshot_commands
+
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument("--url", help="the server (default: $AIRLOCK_URL, else http://127.0.0.1:8080)")
     connection.add_argument("--api-key", help="the API key (default: $AIRLOCK_API_KEY)")
@@ -137,8 +146,12 @@ def add_commands(sub: Any) -> None:
     history.add_argument("--sandbox", metavar="ID")
     history.add_argument("--agent", metavar="AGENT_ID")
     history.add_argument("--status", help="ok, error, timeout, killed or sandbox_died")
+    history.add_argument("--since", type=_when, metavar="WHEN", help="a time (ISO 8601) or an age: 30m, 2h, 7d")
+    history.add_argument("--until", type=_when, metavar="WHEN", help="the same forms as --since")
     history.add_argument("--limit", type=int, default=20, help="at most this many (default 20, up to 1000)")
+    history.add_argument("--local", action="store_true", help="this machine's library runs, not a server's")
     history.set_defaults(handler=_history)
+    add_snapshot_commands(sub, output, _IntermixedParser)
 
     pool = sub.add_parser("pool", help="the server's warm pools of started sandboxes")
     pool_commands = pool.add_subparsers(dest="pool_command", required=True, parser_class=_IntermixedParser)
@@ -423,10 +436,36 @@ async def _ls(client: AsyncClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(text: str) -> datetime:
+    """``2026-11-21T10:00`` (UTC unless it says), or an age back from now: ``90s``, ``30m``, ``2h``, ``7d``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text[:-1].isdigit() and text[-1:] in units:
+        return datetime.now(UTC) - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither an ISO 8601 time nor an age like 30m") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 async def _history(client: AsyncClient, args: argparse.Namespace) -> int:
-    records = await client.executions(
-        sandbox_id=args.sandbox, agent_id=args.agent, status=args.status, limit=args.limit
-    )
+    filters = {
+        "sandbox_id": args.sandbox,
+        "agent_id": args.agent,
+        "status": args.status,
+        "since": args.since,
+        "until": args.until,
+        "limit": args.limit,
+    }
+    if args.local:
+        from airlock.runtime import Runtime
+
+        async with Runtime() as runtime:
+            if runtime.history is None:
+                raise ConfigError("the history is off here (history.record = false)")
+            records = await runtime.history.query(**filters)
+    else:
+        records = await client.executions(**filters)
     if args.json:
         _print_json([record.model_dump(mode="json") for record in records])
         return 0
@@ -437,10 +476,10 @@ async def _history(client: AsyncClient, args: argparse.Namespace) -> int:
             r.sandbox_id or "(one-shot)",
             r.agent_id or "-",
             r.language,
-            r.status,
+            r.status + (" (rolled back)" if r.rolled_back_to else ""),
             str(r.exit_code),
             f"{r.duration_ms:.0f}",
-            _first_line(r.code or ""),
+            _first_line(r.code or (f"sha256:{r.code_sha256[:12]}" if r.code_sha256 else "")),
         ]
         for r in records
     ]

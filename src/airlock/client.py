@@ -49,9 +49,20 @@ from airlock.errors import (
     SandboxNotFound,
     SandboxStateError,
     ServerUnavailable,
+    SnapshotError,
+    SnapshotNotFound,
     UnknownLanguage,
 )
-from airlock.models import USE_DEFAULT, ExecutionResult, OutputChunk, PoolConfig, PoolInfo, SandboxLimits, UseDefault
+from airlock.models import (
+    USE_DEFAULT,
+    ExecutionResult,
+    OutputChunk,
+    PoolConfig,
+    PoolInfo,
+    SandboxLimits,
+    SnapshotPolicy,
+    UseDefault,
+)
 from airlock.remote import RemoteSandbox, SyncRemoteSandbox, exec_body, sandbox_path
 from airlock.store import ExecutionRecord
 from airlock.sync import _LoopThread
@@ -84,6 +95,8 @@ _ERRORS: dict[str, type[AirlockError]] = {
     "pool_not_found": PoolNotFound,
     "pool_exhausted": PoolExhausted,
     "pool_exists": ConfigError,
+    "snapshot_not_found": SnapshotNotFound,
+    "snapshot_failed": SnapshotError,
 }
 
 
@@ -212,10 +225,14 @@ class AsyncClient:
         env: dict[str, str] | None = None,
         *,
         pool: str | None = None,
+        snapshot_policy: SnapshotPolicy | None = None,
     ) -> RemoteSandbox:
         """A new, running sandbox; the limits not given keep the server's defaults. With ``pool``, one
-        taken from that warm pool, whose template decides the language, backend and limits."""
+        taken from that warm pool, whose template decides the language, backend and limits;
+        ``snapshot_policy``: snapshots around each exec, and rollback on failure."""
         body: dict[str, Any] = {"backend": backend, "limits": _limits(limits), "env": dict(env or {})}
+        if snapshot_policy is not None:
+            body["snapshot_policy"] = snapshot_policy.model_dump()
         body.update({"pool": pool} if pool is not None else {"language": language})
         return RemoteSandbox(self, (await self._request("POST", "/v1/sandboxes", json=body)).json())
 
@@ -403,8 +420,11 @@ class Client:
         env: dict[str, str] | None = None,
         *,
         pool: str | None = None,
+        snapshot_policy: SnapshotPolicy | None = None,
     ) -> SyncRemoteSandbox:
-        sandbox = self._call(self._client.create_sandbox, language, backend, limits, env, pool=pool)
+        sandbox = self._call(
+            self._client.create_sandbox, language, backend, limits, env, pool=pool, snapshot_policy=snapshot_policy
+        )
         return SyncRemoteSandbox(sandbox, self._loop)
 
     @contextmanager

@@ -25,6 +25,7 @@ from airlock.models import (
 
 __all__ = [
     "BackendName",
+    "HistoryConfig",
     "NamespaceConfig",
     "ProcessConfig",
     "ServerConfig",
@@ -82,6 +83,18 @@ class ServerConfig(BaseModel):
     )
 
 
+class HistoryConfig(BaseModel):
+    """The execution history: what is kept of each execution, and for how long."""
+
+    model_config = ConfigDict(extra="forbid")
+    record: bool = Field(True, description="record the library's executions (the server always records its own)")
+    keep_code: Literal["full", "hash", "none"] = Field(
+        "full", description="the code itself, only its SHA-256, or neither"
+    )
+    max_age_days: float | None = Field(30, gt=0, description="older records are deleted; null keeps them")
+    max_records: int | None = Field(100_000, ge=1, description="per tenant, the newest kept; null keeps all")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIRLOCK_", env_nested_delimiter="__", extra="forbid")
 
@@ -104,6 +117,7 @@ class Settings(BaseSettings):
     pools: list[PoolConfig] = Field(
         default_factory=list, description="warm pools (``[[pools]]``), started by ``airlock serve``"
     )
+    history: HistoryConfig = Field(default_factory=HistoryConfig)
     max_snapshots: int = Field(10, ge=1, description="per sandbox; past it, the oldest unpinned snapshot goes")
     use_pools: bool = Field(
         True, description="executions reuse reset sandboxes from pools; false: a fresh sandbox for each"

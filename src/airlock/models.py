@@ -74,7 +74,8 @@ class Capability(StrEnum):
 
     VM_ISOLATION = "vm_isolation"
     CONTAINER_ISOLATION = "container_isolation"
-    SNAPSHOTS = "snapshots"  # of the filesystem; memory too only where SnapshotInfo.memory says so
+    SNAPSHOTS = "snapshots"  # of the filesystem
+    MEMORY_SNAPSHOTS = "memory_snapshots"  # process memory too (no backend here can: CRIU fails on this kernel)
     NETWORK_AUDIT = "network_audit"
     OVERLAY_FS = "overlay_fs"
     LLM_BRIDGE = "llm_bridge"

@@ -132,6 +132,7 @@ class Pool:
         member.uses += 1
         member.last_used = time.monotonic()
         member.sandbox.env = dict(env or {})
+        member.sandbox.recorder = self.runtime.record  # the lease's execs are history; the pool's own are not
         self._leased[member.sandbox.id] = member
         self._counts["acquired"] += 1
         self._refill()
@@ -143,6 +144,7 @@ class Pool:
         member = self._leased.pop(sandbox.id, None)
         if member is None:
             raise SandboxStateError(f"sandbox {sandbox.id} is not leased from pool {self.name!r}")
+        sandbox.recorder = None
         self._resetting += 1
         self._spawn(self._recycle(member))
 
@@ -330,7 +332,7 @@ class Pool:
     async def _boot(self) -> PooledSandbox:
         template = self.config.template
         sandbox = await self.runtime.create_sandbox(
-            language=template.language, backend=template.backend, limits=template.limits
+            language=template.language, backend=template.backend, limits=template.limits, recorded=False
         )
         self.runtime.detach(sandbox.id)  # the pool owns it now
         try:

@@ -15,8 +15,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from airlock.errors import FileTooLarge, InvalidRequest, SandboxNotFound
-from airlock.models import USE_DEFAULT, Capability, ExecutionResult, OutputChunk, SandboxState, UseDefault
+from airlock.models import (
+    USE_DEFAULT,
+    Capability,
+    ExecutionResult,
+    OutputChunk,
+    SandboxState,
+    SnapshotPolicy,
+    UseDefault,
+)
 from airlock.sandbox import DEFAULT_CONTEXT, FileInfo, OutputCallback
+from airlock.snapshots import SnapshotInfo
 
 if TYPE_CHECKING:
     from airlock.client import AsyncClient
@@ -110,6 +119,8 @@ class RemoteSandbox:
         self.limits: dict[str, Any] = dict(view.get("limits", {}))
         self.capabilities = frozenset(_CAPABILITIES[c] for c in view.get("capabilities", []) if c in _CAPABILITIES)
         self.created_at = datetime.fromisoformat(view["created_at"])
+        self.policy = SnapshotPolicy.model_validate(view.get("snapshot_policy", {}))
+        self.quarantined: str | None = view.get("quarantined")
         return self
 
     async def _call(self, method: str, tail: str = "", **kwargs: Any) -> Any:
@@ -218,6 +229,41 @@ class RemoteSandbox:
         reply = await self._call("POST", "contexts/reset", json={"language": language, "context": context})
         return bool(reply["reset"])
 
+    # -- snapshots ----------------------------------------------------------------------------------
+    async def snapshot(self, name: str = "snapshot", *, pinned: bool = False) -> SnapshotInfo:
+        """Snapshot the sandbox's files on the server; past the cap the oldest unpinned one goes."""
+        return SnapshotInfo.model_validate(await self._call("POST", "snapshots", json={"name": name, "pinned": pinned}))
+
+    async def list_snapshots(self) -> list[SnapshotInfo]:
+        reply = await self._call("GET", "snapshots")
+        return [SnapshotInfo.model_validate(info) for info in reply["snapshots"]]
+
+    async def get_snapshot(self, snapshot_id: str) -> SnapshotInfo:
+        return SnapshotInfo.model_validate(await self._call("GET", f"snapshots/{quote(snapshot_id, safe='')}"))
+
+    async def delete_snapshot(self, snapshot_id: str) -> None:
+        await self._call("DELETE", f"snapshots/{quote(snapshot_id, safe='')}")
+
+    async def restore(self, snapshot_id: str) -> SnapshotInfo:
+        """Put the files back as the snapshot has them (the sandbox restarts: REPL state is lost)."""
+        reply = await self._call("POST", f"snapshots/{quote(snapshot_id, safe='')}/restore")
+        self._update(reply["sandbox"])
+        return SnapshotInfo.model_validate(reply["snapshot"])
+
+    async def rollback_to_last_success(self, agent_id: str | None = None) -> SnapshotInfo:
+        reply = await self._call("POST", "rollback", json={"agent_id": agent_id})
+        self._update(reply["sandbox"])
+        return SnapshotInfo.model_validate(reply["snapshot"])
+
+    async def fork(self, snapshot_id: str) -> RemoteSandbox:
+        """A new sandbox on the server whose files are the snapshot's; it shares nothing with this one."""
+        view = await self._call("POST", f"snapshots/{quote(snapshot_id, safe='')}/fork")
+        return RemoteSandbox(self._client, view)
+
+    async def set_policy(self, policy: SnapshotPolicy) -> None:
+        """What is snapshotted around each exec, and whether a failure rolls back (kept by the server)."""
+        self._update(await self._call("PUT", "snapshot-policy", json=policy.model_dump()))
+
     # -- files --------------------------------------------------------------------------------------
     async def write_file(self, path: str, data: bytes | str, *, mode: int = 0o644, append: bool = False) -> int:
         """Write a whole file in the workspace (atomically); returns its size. The REST API cannot
@@ -261,7 +307,9 @@ class SyncRemoteSandbox:
             value = attribute(*args, **kwargs)
             if isinstance(value, Coroutine):
                 value = self._loop.call(value)
-            return self if value is self._sandbox else value  # start() and refresh() return the sandbox
+            if value is self._sandbox:  # start() and refresh() return the sandbox
+                return self
+            return SyncRemoteSandbox(value, self._loop) if isinstance(value, RemoteSandbox) else value  # fork()
 
         return blocking
 

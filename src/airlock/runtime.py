@@ -5,12 +5,10 @@
     validate(request)                 unknown language, empty or oversized code: raise, nothing runs
     # policy.assess(request)          the policy engine's seam (issue 6)
     sandbox = acquire(request)        from the pool that fits (``use_pools``), else a fresh sandbox
-    # snapshots.before(sandbox)       snapshot seam (issue 5)
-    result = sandbox.exec(request)
-    # snapshots.after(result)         roll back on failure (issue 5)
+    result = sandbox.exec(request)    snapshots around it and rollback, as the sandbox's policy says
     keep_spilled_output(result)       output past the inline cap survives the sandbox
     release(sandbox)                  back to its pool (reset there), or destroyed
-    # history.record(result)          history seam (issue 5)
+    history.record(result)            every execution, unless ``history.record`` is off
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ import asyncio
 import logging
 import os
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
@@ -29,11 +28,13 @@ from airlock.backends import Backend, create_backend
 from airlock.backends.base import OWNER_FILE
 from airlock.config import Settings, load_settings
 from airlock.errors import AirlockError, BackendUnavailable, EmptyCode, SandboxStateError
+from airlock.history import LOCAL_TENANT, History
 from airlock.languages import COMMAND, get_language
 from airlock.models import ExecutionRequest, ExecutionResult, SandboxLimits, SandboxState, new_ulid
 from airlock.pool import Pool, Pools
 from airlock.sandbox import OutputCallback, Sandbox, check_code
 from airlock.snapshots import SnapshotStore
+from airlock.store.sqlite import SQLiteStore
 
 __all__ = ["Runtime", "RuntimeState"]
 
@@ -56,6 +57,11 @@ class Runtime:
         #: Warm pools: those the settings declare start with ``await runtime.pools.start()``.
         self.pools = Pools(self)
         self.snapshots = SnapshotStore(self.settings.home / "snapshots", max_per_sandbox=self.settings.max_snapshots)
+        #: Every execution of this runtime's sandboxes (tenant ``local``), in ``settings.database``;
+        #: None when ``history.record`` is off. Opened on first use.
+        self.history: History | None = None
+        if self.settings.history.record:
+            self.history = History(SQLiteStore(self.settings.database), self.settings.history, lazy=True)
 
     @property
     def closed(self) -> bool:
@@ -76,6 +82,8 @@ class Runtime:
         for sandbox, outcome in zip(sandboxes, results, strict=False):
             if isinstance(outcome, BaseException):
                 logger.error("could not destroy sandbox %s: %s", sandbox.id, outcome)
+        if self.history is not None:
+            await self.history.aclose()
 
     # -- backends and sandboxes ---------------------------------------------------------------------
     def backend(self, name: str | None = None) -> Backend:
@@ -98,8 +106,10 @@ class Runtime:
         env: dict[str, str] | None = None,
         start: bool = True,
         sandbox_id: str | None = None,
+        recorded: bool = True,
     ) -> Sandbox:
-        """A new sandbox, started unless ``start=False``. Destroy it, or let the runtime do it."""
+        """A new sandbox, started unless ``start=False``. Destroy it, or let the runtime do it.
+        Its executions go in the history unless ``recorded=False`` (a pool's own, until leased)."""
         if self.closed:
             raise SandboxStateError("this runtime is closed")
         get_language(language)
@@ -107,6 +117,8 @@ class Runtime:
         sandbox_id = sandbox_id or new_ulid().lower()
         environment = await chosen.create(sandbox_id, limits or self.settings.limits, dict(env or {}))
         sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language, snapshots=self.snapshots)
+        if recorded:
+            sandbox.recorder = self.record
         self._sandboxes[sandbox_id] = sandbox
         try:
             if start:
@@ -134,6 +146,7 @@ class Runtime:
         environment = await chosen.reopen(sandbox_id, limits, dict(env or {}))
         sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language, snapshots=self.snapshots)
         sandbox.state = SandboxState.STOPPED
+        sandbox.recorder = self.record
         self._sandboxes[sandbox_id] = sandbox
         return sandbox
 
@@ -156,12 +169,19 @@ class Runtime:
             reaped.append(sandbox_id)
         return reaped
 
-    async def fork(self, source: Sandbox, snapshot_id: str, *, limits: SandboxLimits | None = None) -> Sandbox:
-        """A new sandbox whose workspace is the snapshot's, started; it shares nothing with ``source``
+    async def fork(
+        self,
+        source: Sandbox,
+        snapshot_id: str,
+        *,
+        limits: SandboxLimits | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Sandbox:
+        """A new sandbox whose files are the snapshot's, started; it shares nothing with ``source``
         after that (the snapshot's content is copied, not linked)."""
         await asyncio.to_thread(self.snapshots.get, source.id, snapshot_id)  # refused before anything is made
         sandbox = await self.create_sandbox(
-            language=source.language, backend=source.backend, limits=limits, start=False
+            language=source.language, backend=source.backend, limits=limits, env=env, start=False
         )
         try:
             await asyncio.to_thread(
@@ -189,6 +209,7 @@ class Runtime:
         """Track a sandbox made elsewhere (taken from a pool): ``get`` finds it, closing destroys it."""
         if self.closed:
             raise SandboxStateError("this runtime is closed")
+        sandbox.recorder = self.record
         self._sandboxes[sandbox.id] = sandbox
 
     @asynccontextmanager
@@ -206,6 +227,16 @@ class Runtime:
     async def _forget(self, sandbox: Sandbox) -> None:
         self._sandboxes.pop(sandbox.id, None)
         await sandbox.destroy()
+
+    async def record(self, result: ExecutionResult, **what: Any) -> None:
+        """Keep an execution in the history (``Sandbox.recorder``); a history that cannot be
+        written is logged, not raised: the execution happened, and its result is the caller's."""
+        if self.history is None:
+            return
+        try:
+            await self.history.record(result, tenant=LOCAL_TENANT, **what)
+        except (AirlockError, OSError, sqlite3.Error) as exc:
+            logger.warning("could not record an execution in the history: %s", exc)
 
     # -- the one execution path ---------------------------------------------------------------------
     async def execute(

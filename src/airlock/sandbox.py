@@ -14,8 +14,10 @@ import base64
 import codecs
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine
+import shlex
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,19 +43,23 @@ from airlock.models import (
     SnapshotPolicy,
     UseDefault,
 )
+from airlock.store import utcnow
 
 if TYPE_CHECKING:
     from airlock.backends.base import Environment
     from airlock.config import Settings
     from airlock.snapshots import SnapshotInfo, SnapshotStore
 
-__all__ = ["DEFAULT_CONTEXT", "FileInfo", "OutputCallback", "Sandbox", "check_code"]
+__all__ = ["DEFAULT_CONTEXT", "FileInfo", "OutputCallback", "Recorder", "Sandbox", "check_code"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT = "default"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OutputCallback = Callable[[OutputChunk], None]
+#: Told of each finished exec or command (the runtime's history): the result, and as keywords
+#: ``sandbox_id``, ``agent_id``, ``language``, ``code`` and ``started_at``.
+Recorder = Callable[..., Awaitable[None]]
 
 _TRANSITIONS = {
     SandboxState.CREATED: {SandboxState.RUNNING, SandboxState.DESTROYED},
@@ -120,6 +126,8 @@ class Sandbox:
         self.policy = SnapshotPolicy()
         #: Why this sandbox may not run anything (a restore failed part way), until restored or destroyed.
         self.quarantined: str | None = None
+        #: Where each exec is recorded (set by the runtime when the sandbox is handed to a caller).
+        self.recorder: Recorder | None = None
         self._snapshots = snapshots
         self._last_exec: dict[str, Any] = {}  # the agent and outcome of the latest exec
         self._resume_after_restore = False
@@ -227,9 +235,13 @@ class Sandbox:
         self._check_code(code)
         plan = lang.plan(code, context)
         run = self._exec(plan, lang.name, timeout_ms, env, cwd, stdin, max_output_bytes, on_output)
-        return await self._with_policy(run, agent_id)
+        return await self._with_policy(run, agent_id, code, lang.name)
 
-    async def _with_policy(self, run: Coroutine[Any, Any, ExecutionResult], agent_id: str | None) -> ExecutionResult:
+    async def _with_policy(
+        self, run: Coroutine[Any, Any, ExecutionResult], agent_id: str | None, code: str, language: str
+    ) -> ExecutionResult:
+        """Run ``run`` with the snapshots the policy asks for around it, and record it."""
+        started = utcnow()
         policy = self.policy
         before = None
         if policy.snapshot_before_exec or policy.auto_rollback_on_failure:
@@ -239,7 +251,12 @@ class Sandbox:
             except BaseException:
                 run.close()
                 raise
-        result = await run
+        try:
+            result = await run
+        except asyncio.CancelledError:  # the caller gave up: the agent kills it; the history says so
+            cancelled = ExecutionResult(exit_code=-1, cancelled=True, language=language, sandbox_id=self.id)
+            await self._record(cancelled, agent_id, code, language, started)
+            raise
         if before is not None:
             result.snapshots.append(before.id)
         if not result.success:
@@ -250,7 +267,15 @@ class Sandbox:
                 result.rolled_back_to = before.id
         if result.rolled_back_to is None:  # else the restore brought back the provenance of that state
             self._last_exec = {"agent_id": agent_id, "success": result.success}
+        await self._record(result, agent_id, code, language, started)
         return result
+
+    async def _record(
+        self, result: ExecutionResult, agent_id: str | None, code: str, language: str, started: datetime
+    ) -> None:
+        if self.recorder is not None:
+            what = {"agent_id": agent_id, "language": language, "code": code, "started_at": started}
+            await self.recorder(result, sandbox_id=self.id, **what)
 
     async def run_command(
         self,
@@ -270,7 +295,7 @@ class Sandbox:
         self._check_code("\0".join(argv))
         plan = {"mode": "argv", "argv": argv}
         run = self._exec(plan, COMMAND, timeout_ms, env, cwd, stdin, max_output_bytes, on_output)
-        return await self._with_policy(run, agent_id)
+        return await self._with_policy(run, agent_id, shlex.join(argv), COMMAND)
 
     async def stream(
         self, code: str, language: str | None = None, **kwargs: Any
@@ -428,8 +453,18 @@ class Sandbox:
         store = self._store()
         return await asyncio.to_thread(store.take, self.id, self._trees(), name=name, pinned=pinned, meta=meta)
 
+    async def set_policy(self, policy: SnapshotPolicy) -> None:
+        """What is snapshotted around each exec, and whether a failure rolls back (as ``policy = ...``;
+        here so code written for a ``RemoteSandbox`` runs on this one)."""
+        self.policy = policy
+
     async def list_snapshots(self) -> list[SnapshotInfo]:
+        """This sandbox's snapshots, oldest first."""
         return await asyncio.to_thread(self._store().list_snapshots, self.id)
+
+    async def get_snapshot(self, snapshot_id: str) -> SnapshotInfo:
+        """One snapshot, its manifest checked (``SnapshotNotFound``, or ``SnapshotError`` if damaged)."""
+        return await asyncio.to_thread(self._store().get, self.id, snapshot_id)
 
     async def forget_snapshots(self) -> None:
         """Delete every snapshot of this sandbox (a pool does this before it serves someone else)."""

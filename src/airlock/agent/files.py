@@ -139,8 +139,20 @@ def delete(agent: Agent, message: dict[str, Any]) -> dict[str, Any]:
     return {"deleted": full}
 
 
-def empty(root: str) -> list[str]:
-    """Delete everything inside ``root`` (not ``root`` itself); return what could not be deleted."""
+def mount_points() -> set[str]:
+    """Where something is mounted in this sandbox (from the sandbox's own /proc)."""
+    try:
+        with open("/proc/self/mountinfo") as mountinfo:
+            points = [line.split()[4] for line in mountinfo]
+    except (OSError, IndexError):
+        return set()
+    return {point.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n") for point in points}
+
+
+def empty(root: str, keep: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """Delete everything inside ``root`` (not ``root`` itself) but the mount points in ``keep`` (a
+    read-only bind under /usr/local, say) and the folders that lead to them; return what could not
+    be deleted."""
     import shutil
 
     def make_writable(function: Any, path: str, _: Any) -> None:  # a read-only dir stops rmtree
@@ -153,11 +165,15 @@ def empty(root: str) -> list[str]:
     except OSError:
         return []
     for entry in entries:
+        if entry.path in keep:
+            continue
         try:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, onerror=make_writable)
-            else:
+            if not entry.is_dir(follow_symlinks=False):
                 os.unlink(entry.path)
+            elif any(point.startswith(entry.path + "/") for point in keep):
+                left += empty(entry.path, keep)
+            else:
+                shutil.rmtree(entry.path, onerror=make_writable)
         except OSError:
             left.append(entry.path)
     return left

@@ -43,6 +43,7 @@ class Agent:
         self._site_enabled = False
         self.python_path = config.get("python_path")
         self.wipe = list(config.get("wipe", []))
+        self.skeleton = list(config.get("skeleton", []))
         os.set_blocking(in_fd, False)
         self.loop.add_reader(in_fd, self._readable)
 
@@ -187,8 +188,8 @@ class Agent:
 
     def op_reset(self, req_id: int, message: dict[str, Any]) -> dict[str, Any]:
         """Make the sandbox as new for its next user: every process but the agent killed, every REPL
-        context gone, the workspace and the scratch space (and the sandbox's /tmp and /dev/shm)
-        emptied. Refused while executions run."""
+        context gone, the workspace and the scratch space (and the sandbox's /tmp, /dev/shm and
+        /usr/local) emptied, the skeleton folders made again. Refused while executions run."""
         if self.jobs:
             raise RequestError("Busy", f"{len(self.jobs)} executions are running")
         for context in self.contexts.values():
@@ -196,7 +197,13 @@ class Agent:
             context.kill()
         self.contexts.clear()
         kill_tree([], since=0)  # since boot: every process of the sandbox but the agent
-        left = [path for root in (self.workspace, self.scratch, *self.wipe) for path in files.empty(root)]
+        mounts = files.mount_points()
+        left = [path for root in (self.workspace, self.scratch, *self.wipe) for path in files.empty(root, mounts)]
+        for path in self.skeleton:
+            try:
+                os.makedirs(path, exist_ok=True)
+            except OSError:
+                left.append(path)
         return {"reset": True, "left": left}
 
     def op_file_write(self, req_id: int, message: dict[str, Any]) -> dict[str, Any]:

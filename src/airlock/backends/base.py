@@ -66,24 +66,30 @@ AGENT_FILES = (
 
 @dataclass(frozen=True)
 class Interpreter:
-    """What the agent's Python is: its bytecode tag, and the sys.path its ``site`` would add."""
+    """What the agent's Python is: its bytecode tag, its version ("3.11"), and the sys.path its
+    ``site`` would add."""
 
     python: str
     cache_tag: str = ""
     site_path: tuple[str, ...] = ()
+    version: str = ""
 
     @classmethod
     def probe(cls, python: str) -> Interpreter:
-        script = "import sys; print(sys.implementation.cache_tag); print(*sys.path, sep='\\n')"
+        script = (
+            "import sys; print(sys.implementation.cache_tag); print('%d.%d' % sys.version_info[:2]); "
+            "print(*sys.path, sep='\\n')"
+        )
         try:
             out = subprocess.run([python, "-I", "-c", script], capture_output=True, text=True, timeout=20).stdout
         except (OSError, subprocess.TimeoutExpired):
             return cls(python)
         lines = out.splitlines()
-        if not lines:
+        if len(lines) < 2:
             return cls(python)
-        tag, *path = lines
-        return cls(python, tag, tuple(p for p in path if p.endswith(("site-packages", "dist-packages"))))
+        tag, version, *path = lines
+        site = tuple(p for p in path if p.endswith(("site-packages", "dist-packages")))
+        return cls(python, tag, site, version)
 
 
 def agent_bundle(interpreter: Interpreter) -> dict[str, bytes]:
@@ -169,14 +175,22 @@ class Environment(ABC):
             and not (self.channel is None or self.channel.closed)
         )
 
-    def agent_config(self, workspace: str, scratch: str, wipe: tuple[str, ...] = ()) -> str:
-        """The agent's settings; ``wipe``: more folders a reset empties (the sandbox's own /tmp)."""
+    def site_path(self) -> list[str]:
+        """The site-packages folders the agent puts on Python code's sys.path, in order."""
+        return list(self.backend.interpreter().site_path)
+
+    def agent_config(
+        self, workspace: str, scratch: str, wipe: tuple[str, ...] = (), skeleton: tuple[str, ...] = ()
+    ) -> str:
+        """The agent's settings; ``wipe``: more folders a reset empties (the sandbox's own /tmp);
+        ``skeleton``: folders a reset makes again after that (as a new sandbox has them)."""
         return json.dumps(
             {
                 "workspace": workspace,
                 "scratch": scratch,
                 "wipe": list(wipe),
-                "python_path": list(self.backend.interpreter().site_path),
+                "skeleton": list(skeleton),
+                "python_path": self.site_path(),
                 "sandbox_id": self.sandbox_id,
                 "spill_cap": self.limits.spill_bytes,
                 "max_file_bytes": self.limits.max_file_bytes,

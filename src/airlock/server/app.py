@@ -20,6 +20,7 @@ from airlock.server.llm_api import llm
 from airlock.server.metrics import Metrics
 from airlock.server.routes import v1
 from airlock.server.service import SandboxService
+from airlock.server.snapshot_routes import snapshots
 from airlock.store import Store
 from airlock.store.sqlite import SQLiteStore
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         the_store = store or SQLiteStore(settings.database)
         await the_store.open()
         runtime = Runtime(settings)
+        runtime.history = None  # the service records each execution itself, with its tenant
         svc = SandboxService(settings, the_store, runtime, app.state.metrics)
         app.state.service = svc
         await svc.startup()
@@ -110,6 +112,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(v1)
+    app.include_router(snapshots)
     app.include_router(llm)
 
     @app.get("/healthz")

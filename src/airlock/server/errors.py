@@ -60,6 +60,8 @@ ERROR_CODES: list[tuple[type[Exception], int, str]] = [
     (errors.FileOperationError, 409, "file_error"),
     (errors.BackendUnavailable, 503, "backend_unavailable"),
     (errors.PoolNotFound, 404, "pool_not_found"),
+    (errors.SnapshotNotFound, 404, "snapshot_not_found"),
+    (errors.SnapshotError, 409, "snapshot_failed"),
     (errors.PoolExhausted, 503, "pool_exhausted"),
     (errors.ControlTimeout, 504, "sandbox_timeout"),
     (errors.SandboxError, 502, "sandbox_failed"),

@@ -31,9 +31,10 @@ from airlock.server.schemas import (
     Written,
 )
 from airlock.server.service import SandboxService
-from airlock.store import ExecutionQuery, SandboxRecord
+from airlock.store import SandboxRecord
 
 __all__ = [
+    "ERROR_RESPONSES",
     "Svc",
     "Who",
     "create_pool",
@@ -64,8 +65,8 @@ __all__ = [
     "who",
 ]
 
-_ERRORS = {status: {"model": ErrorBody} for status in (401, 403, 404, 409, 413, 422, 429, 502, 503, 504)}
-v1 = APIRouter(prefix="/v1", responses=_ERRORS)  # type: ignore[arg-type]
+ERROR_RESPONSES = {status: {"model": ErrorBody} for status in (401, 403, 404, 409, 413, 422, 429, 502, 503, 504)}
+v1 = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)  # type: ignore[arg-type]
 
 
 def service(request: Request) -> SandboxService:
@@ -98,6 +99,8 @@ def view(record: SandboxRecord, svc: SandboxService) -> SandboxView:
         language=record.language,
         limits=record.limits.model_dump(),
         capabilities=capabilities,
+        snapshot_policy=record.policy,
+        quarantined=record.quarantined,
         last_error=record.last_error,
         created_at=record.created_at,
         updated_at=record.updated_at,
@@ -210,7 +213,7 @@ async def list_executions(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ExecutionList:
-    query = ExecutionQuery(
+    records = await svc.history.query(
         tenant=who.tenant,
         sandbox_id=sandbox_id,
         agent_id=agent_id,
@@ -219,7 +222,7 @@ async def list_executions(
         until=until,
         limit=limit,
     )
-    return ExecutionList(executions=await svc.store.list_executions(query))
+    return ExecutionList(executions=records)
 
 
 # -- files ------------------------------------------------------------------------------------------

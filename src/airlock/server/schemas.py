@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from airlock.models import MAX_INLINE_OUTPUT_BYTES, ExecutionResult, PoolInfo
+from airlock.models import MAX_INLINE_OUTPUT_BYTES, ExecutionResult, PoolInfo, SnapshotPolicy
+from airlock.snapshots import SnapshotInfo
 from airlock.store import ExecutionRecord, SandboxStatus
 
 __all__ = [
@@ -24,9 +25,12 @@ __all__ = [
     "LlmParseExecute",
     "LlmParseExecuteResult",
     "PoolList",
+    "Rollback",
     "RunBody",
     "SandboxList",
     "SandboxView",
+    "SnapshotList",
+    "TakeSnapshot",
     "Written",
 ]
 
@@ -58,6 +62,9 @@ class CreateSandbox(_Body):
     pool: str | None = Field(None, max_length=64, description="take a sandbox of this pool (its template decides)")
     limits: LimitsPatch = Field(default_factory=LimitsPatch)
     env: _Env = Field(default_factory=dict)
+    snapshot_policy: SnapshotPolicy = Field(
+        default_factory=SnapshotPolicy, description="snapshots around each exec, and rollback on failure"
+    )
 
 
 class SandboxView(BaseModel):
@@ -67,6 +74,8 @@ class SandboxView(BaseModel):
     language: str
     limits: dict[str, Any]
     capabilities: list[str]
+    snapshot_policy: SnapshotPolicy
+    quarantined: str | None = Field(description="why nothing may run until a snapshot is restored")
     last_error: str | None
     created_at: datetime
     updated_at: datetime
@@ -175,3 +184,16 @@ class LlmParseExecuteResult(BaseModel):
 
 class PoolList(BaseModel):
     pools: list[PoolInfo]
+
+
+class TakeSnapshot(_Body):
+    name: str = Field("snapshot", min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]*$")
+    pinned: bool = Field(False, description="never removed to make room under the cap")
+
+
+class SnapshotList(BaseModel):
+    snapshots: list[SnapshotInfo] = Field(description="oldest first")
+
+
+class Rollback(_Body):
+    agent_id: str | None = Field(None, max_length=256, description="the agent whose last success to go back to")

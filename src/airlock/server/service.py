@@ -26,8 +26,9 @@ from airlock.errors import (
     SandboxStartError,
     SandboxStateError,
 )
+from airlock.history import History
 from airlock.languages import COMMAND, get_language
-from airlock.models import ExecutionRequest, ExecutionResult, PoolConfig, SandboxState, Template
+from airlock.models import ExecutionRequest, ExecutionResult, PoolConfig, SandboxLimits, SandboxState, Template
 from airlock.pool import Pool
 from airlock.runtime import Runtime
 from airlock.sandbox import OutputCallback, Sandbox
@@ -35,7 +36,7 @@ from airlock.server.auth import Principal
 from airlock.server.errors import ApiError
 from airlock.server.metrics import Metrics
 from airlock.server.schemas import CreateSandbox, ExecBody, RunBody
-from airlock.store import AuditEvent, ExecutionRecord, SandboxRecord, SandboxStatus, Store, utcnow
+from airlock.store import AuditEvent, SandboxRecord, SandboxStatus, Store, utcnow
 
 __all__ = ["LIVE", "SandboxService"]
 
@@ -51,22 +52,13 @@ _STATUS = {
 }
 
 
-def _outcome(result: ExecutionResult) -> str:
-    if result.sandbox_died:
-        return "sandbox_died"
-    if result.timed_out:
-        return "timeout"
-    if result.oom_killed or result.signal is not None:
-        return "killed"
-    return "ok" if result.exit_code == 0 else "error"
-
-
 class SandboxService:
     def __init__(self, settings: Settings, store: Store, runtime: Runtime, metrics: Metrics) -> None:
         self.settings = settings
         self.store = store
         self.runtime = runtime
         self.metrics = metrics
+        self.history = History(store, settings.history)
         self._execs: Counter[str] = Counter()
         self._creating: Counter[str] = Counter()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -92,11 +84,12 @@ class SandboxService:
                 record.status = SandboxStatus.LOST
                 record.last_error = "the server stopped while the sandbox ran, and its workspace is gone"
             await self.store.put_sandbox(record)
-            await self._audit(None, "sandbox.reconcile", record.id, status=record.status.value)
+            await self.audit(None, "sandbox.reconcile", record.id, status=record.status.value)
         known = {record.id for record in await self.store.list_sandboxes(statuses=LIVE | {SandboxStatus.LOST})}
         for sandbox_id in await self.runtime.reap_orphans(keep=known):
             logger.info("removed sandbox %s, left behind by a process that died", sandbox_id)
         await self._count_live()
+        await self.history.prune()
         await self._start_pools()
         self.ready = True
 
@@ -163,19 +156,20 @@ class SandboxService:
 
     async def create(self, who: Principal, body: CreateSandbox) -> SandboxRecord:
         backend = self._backend(body.backend)
-        self._creating[who.tenant] += 1  # counted before any await, so concurrent creates see each other
-        try:
+        async with self.creating(who):
             return await self._create(who, body, backend)
+
+    @asynccontextmanager
+    async def creating(self, who: Principal) -> AsyncIterator[None]:
+        """Count a sandbox on its way (before any await, so concurrent creates see each other)."""
+        self._creating[who.tenant] += 1
+        try:
+            yield
         finally:
             self._creating[who.tenant] -= 1
 
     async def _create(self, who: Principal, body: CreateSandbox, backend: str) -> SandboxRecord:
-        live = len(await self.store.list_sandboxes(who.tenant, LIVE)) + self._creating[who.tenant] - 1
-        limit = self.settings.server.max_sandboxes_per_tenant
-        if live >= limit:
-            raise ApiError(
-                429, "too_many_sandboxes", f"tenant has {live} live sandboxes; the limit is {limit}", retry_after=10
-            )
+        await self.check_room(who)
         patch = body.limits.model_dump(exclude_none=True)
         pool = self._pool(body.pool, body.backend) if body.pool else None
         language = get_language(body.language or (pool.config.template.language if pool else "python")).name
@@ -193,6 +187,13 @@ class SandboxService:
             limits = self.settings.limits.model_copy(update=patch)
             sandbox = await self.runtime.create_sandbox(language=language, backend=backend, limits=limits, env=body.env)
             self.metrics.observe_boot("none", sandbox.boot_ms)
+        sandbox.policy = body.snapshot_policy
+        return await self.register(who, sandbox, limits, body.env, pool=pool.name if pool is not None else None)
+
+    async def register(
+        self, who: Principal, sandbox: Sandbox, limits: SandboxLimits, env: dict[str, str], **detail: Any
+    ) -> SandboxRecord:
+        """Keep a new sandbox's record (and audit it): from now on it is the tenant's."""
         record = SandboxRecord(
             id=sandbox.id,
             tenant=who.tenant,
@@ -200,19 +201,22 @@ class SandboxService:
             language=sandbox.language,
             status=SandboxStatus.RUNNING,
             limits=limits,
-            env=body.env,
+            env=env,
+            policy=sandbox.policy,
         )
         await self.store.put_sandbox(record)
-        await self._audit(
-            who,
-            "sandbox.create",
-            record.id,
-            backend=record.backend,
-            language=record.language,
-            pool=pool.name if pool is not None else None,
-        )
+        await self.audit(who, "sandbox.create", record.id, backend=record.backend, language=record.language, **detail)
         await self._count_live()
         return record
+
+    async def check_room(self, who: Principal) -> None:
+        """Raise 429 when the tenant has as many live sandboxes as it may."""
+        live = len(await self.store.list_sandboxes(who.tenant, LIVE)) + self._creating[who.tenant] - 1
+        limit = self.settings.server.max_sandboxes_per_tenant
+        if live >= limit:
+            raise ApiError(
+                429, "too_many_sandboxes", f"tenant has {live} live sandboxes; the limit is {limit}", retry_after=10
+            )
 
     # -- pools --------------------------------------------------------------------------------------
     async def declare_pool(self, who: Principal, config: PoolConfig) -> Pool:
@@ -220,12 +224,25 @@ class SandboxService:
         if config.name in {pool.name for pool in self.runtime.pools}:
             raise ApiError(409, "pool_exists", f"there is already a pool named {config.name!r}")
         pool = await self.runtime.pools.declare(config)
-        await self._audit(who, "pool.create", config.name, config=config.model_dump(mode="json"))
+        await self.audit(who, "pool.create", config.name, config=config.model_dump(mode="json"))
         return pool
 
     async def remove_pool(self, who: Principal, name: str) -> None:
         await self.runtime.pools.remove(name)
-        await self._audit(who, "pool.delete", name)
+        await self.audit(who, "pool.delete", name)
+
+    async def fork(self, who: Principal, sandbox_id: str, snapshot_id: str) -> SandboxRecord:
+        """A new sandbox of the tenant's from a snapshot of one of its sandboxes; same limits, env
+        and snapshot policy, nothing shared after."""
+        record, source = await self.handle(who, sandbox_id)
+        self._backend(record.backend)
+        async with self.creating(who):
+            await self.check_room(who)
+            sandbox = await self.runtime.fork(source, snapshot_id, limits=record.limits, env=record.env)
+            sandbox.policy = record.policy
+            return await self.register(
+                who, sandbox, record.limits, record.env, forked_from=sandbox_id, snapshot=snapshot_id
+            )
 
     async def record(self, who: Principal, sandbox_id: str) -> SandboxRecord:
         record = await self.store.get_sandbox(sandbox_id)
@@ -237,7 +254,7 @@ class SandboxService:
         statuses = LIVE | {SandboxStatus.LOST}
         return await self.store.list_sandboxes(who.tenant, statuses)
 
-    def _lock(self, sandbox_id: str) -> asyncio.Lock:
+    def lock(self, sandbox_id: str) -> asyncio.Lock:
         return self._locks.setdefault(sandbox_id, asyncio.Lock())
 
     async def handle(self, who: Principal, sandbox_id: str) -> tuple[SandboxRecord, Sandbox]:
@@ -247,7 +264,7 @@ class SandboxService:
             raise ApiError(409, "sandbox_lost", f"sandbox {sandbox_id} was lost: {record.last_error}")
         sandbox = self.runtime.get(sandbox_id)
         if sandbox is None:
-            async with self._lock(sandbox_id):
+            async with self.lock(sandbox_id):
                 sandbox = self.runtime.get(sandbox_id) or await self._reopen(record)
         return record, sandbox
 
@@ -266,34 +283,36 @@ class SandboxService:
 
     async def _reopen(self, record: SandboxRecord) -> Sandbox:
         try:
-            return await self.runtime.reopen_sandbox(
+            sandbox = await self.runtime.reopen_sandbox(
                 record.id, language=record.language, backend=record.backend, limits=record.limits, env=record.env
             )
         except SandboxStartError as exc:
             record.status, record.last_error = SandboxStatus.LOST, str(exc)
             await self.store.put_sandbox(record)
             raise ApiError(409, "sandbox_lost", f"sandbox {record.id} was lost: {exc}") from exc
+        sandbox.policy, sandbox.quarantined = record.policy, record.quarantined
+        return sandbox
 
     async def sync(self, record: SandboxRecord, sandbox: Sandbox) -> SandboxRecord:
         """Write the handle's state to the record (an agent that died leaves a stopped sandbox)."""
-        status = _STATUS[sandbox.state]
-        if status is not record.status or sandbox.last_error != record.last_error:
-            record.status, record.last_error = status, sandbox.last_error
+        now = (_STATUS[sandbox.state], sandbox.last_error, sandbox.quarantined, sandbox.policy)
+        if now != (record.status, record.last_error, record.quarantined, record.policy):
+            record.status, record.last_error, record.quarantined, record.policy = now
             await self.store.put_sandbox(record)
         return record
 
     async def stop(self, who: Principal, sandbox_id: str) -> SandboxRecord:
         record, sandbox = await self.handle(who, sandbox_id)
-        async with self._lock(sandbox_id):
+        async with self.lock(sandbox_id):
             await sandbox.stop()
-        await self._audit(who, "sandbox.stop", sandbox_id)
+        await self.audit(who, "sandbox.stop", sandbox_id)
         return await self.sync(record, sandbox)
 
     async def start(self, who: Principal, sandbox_id: str) -> SandboxRecord:
         record, sandbox = await self.handle(who, sandbox_id)
-        async with self._lock(sandbox_id):
+        async with self.lock(sandbox_id):
             await sandbox.start()
-        await self._audit(who, "sandbox.start", sandbox_id)
+        await self.audit(who, "sandbox.start", sandbox_id)
         return await self.sync(record, sandbox)
 
     async def delete(self, who: Principal, sandbox_id: str) -> None:
@@ -305,10 +324,11 @@ class SandboxService:
         else:  # not reopened since a restart: remove what is on disk
             await self.runtime.reap(record.id, record.backend)
             await asyncio.to_thread(shutil.rmtree, self.settings.sandboxes_dir / record.id, True)
+            await asyncio.to_thread(self.runtime.snapshots.drop_sandbox, record.id)
         record.status = SandboxStatus.DESTROYED
         await self.store.put_sandbox(record)
         self._locks.pop(sandbox_id, None)
-        await self._audit(who, "sandbox.delete", sandbox_id)
+        await self.audit(who, "sandbox.delete", sandbox_id)
         await self._count_live()
 
     # -- executions ---------------------------------------------------------------------------------
@@ -332,6 +352,8 @@ class SandboxService:
         self, who: Principal, sandbox_id: str, body: ExecBody, on_output: OutputCallback | None = None
     ) -> tuple[str, ExecutionResult]:
         record, sandbox = await self.handle(who, sandbox_id)
+        if sandbox.quarantined is not None:
+            raise SandboxStateError(f"sandbox {sandbox_id} is quarantined ({sandbox.quarantined}); restore a snapshot")
         if sandbox.state is not SandboxState.RUNNING:
             raise SandboxStateError(f"sandbox {sandbox_id} is {sandbox.state.value}; start it first")
         async with self._exec_slot(who):
@@ -349,9 +371,11 @@ class SandboxService:
             language = COMMAND if body.language == COMMAND or body.argv is not None else body.language
             try:
                 if language == COMMAND:
-                    result = await sandbox.run_command(body.argv or [], **options)
+                    result = await sandbox.run_command(body.argv or [], agent_id=body.agent_id, **options)
                 else:
-                    result = await sandbox.exec(body.code, body.language, context=body.context, **options)
+                    result = await sandbox.exec(
+                        body.code, body.language, context=body.context, agent_id=body.agent_id, **options
+                    )
             except asyncio.CancelledError:  # the client went away: the agent kills it; history says so
                 cancelled = ExecutionResult(exit_code=-1, cancelled=True, language=language, sandbox_id=sandbox_id)
                 await self._record(who, sandbox_id, body, language or sandbox.language, cancelled, started)
@@ -399,26 +423,19 @@ class SandboxService:
         result: ExecutionResult,
         started: datetime,
     ) -> str:
-        outcome = _outcome(result)
-        record = ExecutionRecord(
+        record = await self.history.record(
+            result,
             tenant=who.tenant,
             sandbox_id=sandbox_id,
             agent_id=body.agent_id,
             language=language,
             code=body.code if body.argv is None else " ".join(body.argv),
-            exit_code=result.exit_code,
-            status=outcome,
-            error_name=result.error.name if result.error else None,
-            duration_ms=result.execution_time_ms,
-            stdout_bytes=result.metadata.get("stdout_bytes", 0),
-            stderr_bytes=result.metadata.get("stderr_bytes", 0),
             started_at=started,
         )
-        await self.store.add_execution(record)
-        self.metrics.observe_exec(language, outcome, result.execution_time_ms / 1000)
+        self.metrics.observe_exec(language, record.status, result.execution_time_ms / 1000)
         return record.id
 
-    async def _audit(self, who: Principal | None, action: str, target: str | None, **detail: Any) -> None:
+    async def audit(self, who: Principal | None, action: str, target: str | None, **detail: Any) -> None:
         await self.store.add_audit(
             AuditEvent(
                 tenant=who.tenant if who else None,

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from airlock.models import SandboxLimits, new_ulid
+from airlock.models import SandboxLimits, SnapshotPolicy, new_ulid
 
 __all__ = [
     "ApiKeyRecord",
@@ -63,6 +63,8 @@ class SandboxRecord(_Record):
     status: SandboxStatus = SandboxStatus.CREATED
     limits: SandboxLimits = Field(default_factory=SandboxLimits)
     env: dict[str, str] = Field(default_factory=dict)
+    policy: SnapshotPolicy = Field(default_factory=SnapshotPolicy)
+    quarantined: str | None = Field(None, description="why no exec may run until a snapshot is restored")
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -74,13 +76,16 @@ class ExecutionRecord(_Record):
     sandbox_id: str | None
     agent_id: str | None = None
     language: str
-    code: str | None = None
+    code: str | None = Field(None, description="kept as the history's keep_code setting says")
+    code_sha256: str | None = None
     exit_code: int
     status: str = Field(description="ok, error, timeout, killed or sandbox_died")
     error_name: str | None = None
     duration_ms: float = 0.0
     stdout_bytes: int = 0
     stderr_bytes: int = 0
+    snapshots: list[str] = Field(default_factory=list, description="the snapshots this execution took")
+    rolled_back_to: str | None = Field(None, description="the snapshot the sandbox was rolled back to after it")
     started_at: datetime
     finished_at: datetime = Field(default_factory=utcnow)
 
@@ -150,8 +155,17 @@ class Store(ABC):
     async def add_execution(self, execution: ExecutionRecord) -> None: ...
 
     @abstractmethod
+    async def add_executions(self, executions: list[ExecutionRecord]) -> None:
+        """Several at once, in one transaction."""
+
+    @abstractmethod
     async def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
         """Newest first."""
+
+    @abstractmethod
+    async def prune_executions(self, before: datetime | None, keep: int | None) -> int:
+        """Delete the records started before ``before``, and past the newest ``keep`` of each
+        tenant; returns how many went."""
 
     @abstractmethod
     async def add_audit(self, event: AuditEvent) -> None: ...

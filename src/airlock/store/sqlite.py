@@ -90,9 +90,11 @@ class SQLiteStore(Store):
             await self._db.close()
             self._db = None
 
-    async def _write(self, sql: str, *args: Any) -> None:
-        await self.db.execute(sql, args)
+    async def _write(self, sql: str, *args: Any) -> int:
+        """Run one statement and commit; how many rows it changed."""
+        cursor = await self.db.execute(sql, args)
         await self.db.commit()
+        return cursor.rowcount
 
     async def _fetch(self, model: type[_R], sql: str, *args: Any) -> list[_R]:
         async with self.db.execute(sql, args) as cursor:
@@ -137,16 +139,15 @@ class SQLiteStore(Store):
 
     # -- history and audit --------------------------------------------------------------------------
     async def add_execution(self, execution: ExecutionRecord) -> None:
-        await self._write(
-            "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            execution.id,
-            execution.tenant,
-            execution.sandbox_id,
-            execution.agent_id,
-            execution.status,
-            _time(execution.started_at),
-            execution.model_dump_json(),
-        )
+        await self.add_executions([execution])
+
+    async def add_executions(self, executions: list[ExecutionRecord]) -> None:
+        rows = [
+            (e.id, e.tenant, e.sandbox_id, e.agent_id, e.status, _time(e.started_at), e.model_dump_json())
+            for e in executions
+        ]
+        await self.db.executemany("INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        await self.db.commit()
 
     async def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
         clauses, args = ["tenant = ?"], [query.tenant]
@@ -162,6 +163,23 @@ class SQLiteStore(Store):
             args.append(_time(query.until))
         sql = f"SELECT data FROM executions WHERE {' AND '.join(clauses)} ORDER BY started_at DESC, id DESC LIMIT ?"  # noqa: S608 - column names are ours
         return await self._fetch(ExecutionRecord, sql, *args, query.limit)
+
+    async def prune_executions(self, before: datetime | None, keep: int | None) -> int:
+        gone = 0
+        if before is not None:
+            gone += await self._write("DELETE FROM executions WHERE started_at < ?", _time(before))
+        if keep is not None:
+            async with self.db.execute("SELECT DISTINCT tenant FROM executions") as cursor:
+                tenants = [row[0] for row in await cursor.fetchall()]
+            for tenant in tenants:
+                gone += await self._write(
+                    "DELETE FROM executions WHERE tenant = ? AND id NOT IN (SELECT id FROM executions"
+                    " WHERE tenant = ? ORDER BY started_at DESC, id DESC LIMIT ?)",
+                    tenant,
+                    tenant,
+                    keep,
+                )
+        return gone
 
     async def add_audit(self, event: AuditEvent) -> None:
         await self._write(
