@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,6 +256,19 @@ def _server_env(home: Path, root: Path) -> dict[str, str]:
         "AIRLOCK_CONFIG": str(home / "no-config.toml"),
         "AIRLOCK_SERVER__SHUTDOWN_GRACE_S": "3",
     }
+
+
+@contextmanager
+def module_server(home: Path, sandbox_root: Path) -> Iterator[LiveServer]:
+    """A started server for a whole test module (each server prewarms sandboxes; ``server_factory``
+    makes one per test), stopped at the end with its sandboxes accounted for."""
+    server = LiveServer(home, sandbox_root, _server_env(home, sandbox_root))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        CREATED.update(server.sandbox_ids())
 
 
 @pytest.fixture

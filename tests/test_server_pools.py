@@ -18,7 +18,7 @@ import pytest
 
 from airlock import AsyncClient, AuthenticationError, ConfigError, PoolConfig, PoolExhausted, PoolNotFound, Template
 from airlock.cli_remote import EXIT_REFUSED
-from conftest import CREATED, LiveServer, _server_env
+from conftest import LiveServer, module_server
 from server_api import create, error, exec_ok, http, wait_for_no_processes
 from test_cli_remote import ok, one_line_error
 from test_server import metrics
@@ -48,13 +48,8 @@ print(os.path.exists('trace.txt'), os.path.exists('/tmp/trace.txt'), sleeping(),
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sandbox_root: Path) -> Iterator[LiveServer]:
-    """One server for the module's tests (``server_factory`` makes one per test)."""
-    home = tmp_path_factory.mktemp("pools-server")
-    server = LiveServer(home, sandbox_root, _server_env(home, sandbox_root))
-    server.start()
-    yield server
-    server.stop()
-    CREATED.update(server.sandbox_ids())
+    with module_server(tmp_path_factory.mktemp("pools-server"), sandbox_root) as server:
+        yield server
 
 
 def admin_key(server: LiveServer) -> str:

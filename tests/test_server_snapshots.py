@@ -19,7 +19,7 @@ import pytest
 from airlock import AsyncClient, Client, SandboxStateError, SnapshotPolicy
 from airlock.cli_remote import EXIT_REFUSED
 from airlock.errors import SnapshotError, SnapshotNotFound
-from conftest import CREATED, LiveServer, _server_env
+from conftest import LiveServer, module_server
 from server_api import create, error, exec_ok, http
 from test_cli_remote import ok, one_line_error
 
@@ -28,12 +28,8 @@ ROLLBACK = {"snapshot_before_exec": True, "auto_rollback_on_failure": True, "sna
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sandbox_root: Path) -> Iterator[LiveServer]:
-    home = tmp_path_factory.mktemp("snapshots-server")
-    server = LiveServer(home, sandbox_root, _server_env(home, sandbox_root))
-    server.start()
-    yield server
-    server.stop()
-    CREATED.update(server.sandbox_ids())
+    with module_server(tmp_path_factory.mktemp("snapshots-server"), sandbox_root) as server:
+        yield server
 
 
 @pytest.fixture

@@ -105,6 +105,8 @@ class History:
             await asyncio.wait_for(self._write_now.wait(), _WRITE_DELAY_S)
         try:
             await self.flush()
+            if self._since_prune >= _PRUNE_EVERY:
+                await self.prune()
         except Exception:  # a history that cannot be written must not take the runtime down
             logger.exception("could not write %d history records", len(self._pending))
 
@@ -136,12 +138,12 @@ class History:
             rolled_back_to=result.rolled_back_to,
             started_at=started_at,
         )
-        if self._opening is None:
-            await self.store.add_execution(record)
-        else:
+        self._since_prune += 1
+        if self._opening is not None:  # written behind, pruned there: nothing here waits on the store
             self._pending.append(record)
             self._write_behind()
-        self._since_prune += 1
+            return record
+        await self.store.add_execution(record)
         if self._since_prune >= _PRUNE_EVERY:
             await self.prune()
         return record

@@ -17,7 +17,6 @@ import asyncio
 import logging
 import os
 import shutil
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
@@ -229,14 +228,10 @@ class Runtime:
         await sandbox.destroy()
 
     async def record(self, result: ExecutionResult, **what: Any) -> None:
-        """Keep an execution in the history (``Sandbox.recorder``); a history that cannot be
-        written is logged, not raised: the execution happened, and its result is the caller's."""
-        if self.history is None:
-            return
-        try:
+        """Keep an execution in the history (``Sandbox.recorder``). It is written behind: a history
+        that cannot be written is logged there, never raised into the execution."""
+        if self.history is not None:
             await self.history.record(result, tenant=LOCAL_TENANT, **what)
-        except (AirlockError, OSError, sqlite3.Error) as exc:
-            logger.warning("could not record an execution in the history: %s", exc)
 
     # -- the one execution path ---------------------------------------------------------------------
     async def execute(
