@@ -4,6 +4,10 @@ Each test attacks one isolation promise from inside a real bubblewrap sandbox an
 promise held. The sandbox reports every attempt it made (``label => blocked EPERM`` or
 ``label => ESCAPED ...``), and the tests check that the attempts they expect were made, so none can
 pass because nothing ran.
+
+The policy engine would refuse most of these attacks before they reached a sandbox; here it runs in
+``audit`` mode (it judges and records, never denies), so that the sandbox is tested on its own: each
+layer holds without the other.
 """
 
 from __future__ import annotations
@@ -21,8 +25,16 @@ from textwrap import dedent
 
 import pytest
 
-from airlock import PathOutsideWorkspace, Runtime, Sandbox, SandboxLimits
+from airlock import PathOutsideWorkspace, Runtime, Sandbox, SandboxLimits, Settings
 from airlock.backends.cgroups import probe as probe_cgroups
+from airlock.policy import PolicyConfig
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The conftest's settings, with the policy judging but not denying (see the module's docstring)."""
+    return settings.model_copy(update={"policy": PolicyConfig(mode="audit")})
+
 
 LIMITS = SandboxLimits(memory_mb=128, pids=64, tmpfs_mb=16, spill_bytes=8 << 20)
 MiB = 1 << 20

@@ -54,8 +54,20 @@ MODULES = [
     "airlock.server.service",
     "airlock.server.snapshot_routes",
     "airlock.llm.blocks",
+    "airlock.cli_policy",
+    "airlock.cli_audit",
+    "airlock.server.policy_routes",
+    "airlock.policy.analysis",
+    "airlock.policy.audit",
+    "airlock.policy.config",
+    "airlock.policy.engine",
+    "airlock.policy.hooks",
+    "airlock.policy.limits",
+    "airlock.policy.paths",
+    "airlock.policy.patterns",
+    "airlock.policy.secrets",
 ]
-PACKAGES = ["airlock", "airlock.backends", "airlock.server", "airlock.llm"]
+PACKAGES = ["airlock", "airlock.backends", "airlock.server", "airlock.llm", "airlock.policy"]
 
 #: A public-looking name that is a convention, not API: a stand-in for ``typing.TYPE_CHECKING``.
 #: (Module loggers, ``logger = logging.getLogger(__name__)``, are not API either; see below.)

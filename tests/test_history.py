@@ -19,7 +19,7 @@ from airlock import PoolConfig, Runtime, Settings, SnapshotPolicy, Template
 from airlock.config import HistoryConfig
 from airlock.history import LOCAL_TENANT, History
 from airlock.models import ExecutionRequest
-from airlock.store import ExecutionRecord, utcnow
+from airlock.store import ExecutionQuery, ExecutionRecord, utcnow
 from airlock.store.sqlite import SQLiteStore
 
 
@@ -125,7 +125,13 @@ async def test_history_off_records_nothing(settings: Settings, backend_name: str
     async with Runtime(with_history(settings, backend_name, record=False)) as runtime:
         assert runtime.history is None
         assert (await runtime.run("print(1)")).success
-    assert not settings.database.exists()
+    store = SQLiteStore(settings.database)  # the audit log is still kept there; the history is not
+    await store.open()
+    try:
+        assert await store.list_executions(ExecutionQuery(tenant=LOCAL_TENANT)) == []
+        assert [event.action for event in await store.list_audit()] == ["exec.post_exec"]
+    finally:
+        await store.close()
 
 
 def record(started_minutes_ago: float, tenant: str = LOCAL_TENANT) -> ExecutionRecord:

@@ -7,10 +7,12 @@
     airlock languages                        the languages and how each runs
     airlock serve                            the REST server; `airlock keys create` makes API keys
     airlock sandbox | files | history ...    talk to a server (AIRLOCK_URL): see airlock.cli_remote
+    airlock audit verify | tail              the audit log, hash-chained: see airlock.cli_audit
+    airlock policy check FILE                the policy's verdict, nothing run: see airlock.cli_policy
 
 Exit codes of ``run``: the code's own exit code; 2 bad usage; 124 timed out; 125 the sandbox
-failed (could not start, died, backend unavailable); 128+N killed by signal N (e.g. 137: SIGKILL,
-as when out of memory).
+failed (could not start, died, backend unavailable); 126 denied by the policy; 128+N killed by
+signal N (e.g. 137: SIGKILL, as when out of memory).
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ from pathlib import Path
 from typing import NoReturn
 
 from airlock.config import load_settings
-from airlock.errors import AirlockError, ConfigError, InvalidRequest, SandboxError
+from airlock.errors import AirlockError, ConfigError, InvalidRequest, PolicyDenied, SandboxError
 from airlock.languages import COMMAND, LANGUAGES, get_language, language_for_path
 from airlock.models import ExecutionContext, ExecutionRequest, ExecutionResult, OutputChunk
 
-__all__ = ["EXIT_SANDBOX_FAILED", "EXIT_TIMEOUT", "EXIT_USAGE", "main"]
+__all__ = ["EXIT_DENIED", "EXIT_SANDBOX_FAILED", "EXIT_TIMEOUT", "EXIT_USAGE", "main"]
 
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 124
 EXIT_SANDBOX_FAILED = 125
+EXIT_DENIED = 126
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--env", action="append", default=[], metavar="K=V", help="an environment variable")
     run.add_argument("--cwd", help="working directory, relative to the workspace")
     run.add_argument("--stdin", metavar="FILE", help="feed this file to the code's stdin")
-    run.add_argument("--backend", help="the isolation backend (default from the settings: namespace)")
+    run.add_argument("--backend", help="pin the isolation backend (default: the rung the policy picks)")
+    run.add_argument("--role", help="the policy role to run as (default: the policy's default_role)")
 
     serve = sub.add_parser("serve", help="run the REST server (until SIGTERM or Ctrl-C)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
@@ -78,9 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     languages = sub.add_parser("languages", help="the languages Airlock runs")
     languages.add_argument("--json", action="store_true")
 
-    from airlock import cli_remote  # here, not at the top: it imports this module's helpers
+    from airlock import cli_audit, cli_policy, cli_remote  # here, not at the top: they import this module's helpers
 
     cli_remote.add_commands(sub)  # sandbox, files, history: through a server
+    cli_audit.add_commands(sub)  # audit verify, audit tail: this machine's audit log
+    cli_policy.add_commands(sub)  # policy check, policy patterns
     return parser
 
 
@@ -147,7 +153,7 @@ async def _run(args: argparse.Namespace) -> int:
 
     request = _request(args)
     async with Runtime() as runtime:
-        result = await runtime.execute(request, on_output=None if args.json else _print_live)
+        result = await runtime.execute(request, on_output=None if args.json else _print_live, role=args.role)
     return _report(result, args.json)
 
 
@@ -231,11 +237,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "keys":
             return asyncio.run(_keys(args))
-        from airlock import cli_remote
+        from airlock import cli_audit, cli_policy, cli_remote
 
+        if args.command in cli_policy.COMMANDS:
+            return cli_policy.run(args)
         if args.command in cli_remote.COMMANDS:
             return cli_remote.run(args)
+        if args.command in cli_audit.COMMANDS:
+            return cli_audit.run(args)
         return _languages(args)
+    except PolicyDenied as exc:
+        _fail(str(exc), EXIT_DENIED)
     except (InvalidRequest, ConfigError) as exc:
         _fail(str(exc), EXIT_USAGE)
     except (SandboxError, AirlockError) as exc:

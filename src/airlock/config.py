@@ -22,6 +22,7 @@ from airlock.models import (
     PoolConfig,
     SandboxLimits,
 )
+from airlock.policy.config import PolicyConfig
 
 __all__ = [
     "BackendName",
@@ -118,6 +119,7 @@ class Settings(BaseSettings):
         default_factory=list, description="warm pools (``[[pools]]``), started by ``airlock serve``"
     )
     history: HistoryConfig = Field(default_factory=HistoryConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
     max_snapshots: int = Field(10, ge=1, description="per sandbox; past it, the oldest unpinned snapshot goes")
     use_pools: bool = Field(
         True, description="executions reuse reset sandboxes from pools; false: a fresh sandbox for each"
@@ -142,6 +144,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = os.environ.get("AIRLOCK_CONFIG") or default_home() / "config.toml"
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+
+    @property
+    def config_file(self) -> Path:
+        return Path(os.environ.get("AIRLOCK_CONFIG") or default_home() / "config.toml")
 
     @property
     def database(self) -> Path:

@@ -31,6 +31,7 @@ requests that cannot be carried out. Leaves also inherit the matching builtin, s
     │                                         the tree was left half-restored; the sandbox is quarantined)
     ├── PoolExhausted (TimeoutError)          a drained pool had no sandbox within its wait deadline
     ├── AuthenticationError (PermissionError) the server refused the API key, or none was sent
+    ├── PolicyDenied (PermissionError)        the policy refused the request; ``verdict`` says why
     ├── RateLimited                           a per-tenant limit of the server; ``retry_after`` seconds
     └── ServerUnavailable (ConnectionError)   no server answers at that URL (start one: ``airlock serve``)
 """
@@ -40,7 +41,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airlock.models import ExecutionResult
+    from airlock.models import ExecutionResult, Verdict
 
 __all__ = [
     "AgentError",
@@ -57,6 +58,7 @@ __all__ = [
     "FileTooLarge",
     "InvalidRequest",
     "PathOutsideWorkspace",
+    "PolicyDenied",
     "PoolExhausted",
     "PoolNotFound",
     "RateLimited",
@@ -196,6 +198,18 @@ class PoolExhausted(AirlockError, TimeoutError):
 
 class AuthenticationError(AirlockError, PermissionError):
     pass
+
+
+class PolicyDenied(AirlockError, PermissionError):
+    """The policy refused to run it. ``verdict`` has the risk and the reasons, each naming its pattern
+    and line; ``retry_after`` is set when only a rate limit stood in the way."""
+
+    def __init__(self, verdict: Verdict, retry_after: float | None = None) -> None:
+        worst = [r for r in verdict.reasons if r.risk == "critical"] or verdict.reasons
+        because = "; ".join(str(reason) for reason in worst[:3]) or "denied"
+        super().__init__(f"denied by the policy ({verdict.risk.value} risk): {because}")
+        self.verdict = verdict
+        self.retry_after = retry_after
 
 
 class RateLimited(AirlockError):

@@ -31,6 +31,8 @@ __all__ = [
     "PoolConfig",
     "PoolInfo",
     "PoolStats",
+    "Reason",
+    "Risk",
     "SandboxLimits",
     "SandboxState",
     "SnapshotId",
@@ -38,6 +40,7 @@ __all__ = [
     "Strategy",
     "Template",
     "UseDefault",
+    "Verdict",
     "new_ulid",
 ]
 
@@ -151,6 +154,64 @@ class ExecutionError(_Model):
     traceback: str = ""
 
 
+class Risk(StrEnum):
+    """How much harm code could do, in order: ``Risk.LOW < Risk.HIGH``."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def level(self) -> int:
+        return _RISK_LEVELS[self]
+
+    def __lt__(self, other: object) -> bool:
+        return self.level < Risk(other).level if isinstance(other, str) else NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        return self.level <= Risk(other).level if isinstance(other, str) else NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        return self.level > Risk(other).level if isinstance(other, str) else NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self.level >= Risk(other).level if isinstance(other, str) else NotImplemented
+
+
+_RISK_LEVELS = {risk: level for level, risk in enumerate(Risk)}
+
+
+class Reason(_Model):
+    """One thing the policy found: the named pattern, how risky it is, and where (1-based line)."""
+
+    pattern: str
+    risk: Risk
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{where}{self.message} [{self.pattern}, {self.risk.value}]"
+
+
+class Verdict(_Model):
+    """What the policy decided about a request before it ran, and where it sends it."""
+
+    risk: Risk
+    decision: Literal["allow", "deny"]
+    isolation: str | None = Field(None, description="the backend it runs on; None when denied")
+    network: bool = Field(False, description="whether it may reach the network (through the egress proxy)")
+    reasons: list[Reason] = Field(default_factory=list)
+    role: str = "default"
+    audit_id: str | None = None
+    analysis_ms: float = 0.0
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+
 class ExecutionResult(_Model):
     stdout: str = ""
     stderr: str = ""
@@ -169,6 +230,7 @@ class ExecutionResult(_Model):
     sandbox_id: str | None = None
     snapshots: list[str] = Field(default_factory=list, description="ids of the snapshots this execution took")
     rolled_back_to: str | None = Field(None, description="the snapshot the sandbox was rolled back to after it")
+    verdict: Verdict | None = Field(None, description="the policy's verdict on it, with its audit id")
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @property

@@ -132,7 +132,7 @@ class Pool:
         member.uses += 1
         member.last_used = time.monotonic()
         member.sandbox.env = dict(env or {})
-        member.sandbox.recorder = self.runtime.record  # the lease's execs are history; the pool's own are not
+        self.runtime.supervise(member.sandbox)  # the lease's execs are judged and recorded; the pool's own not
         self._leased[member.sandbox.id] = member
         self._counts["acquired"] += 1
         self._refill()
@@ -144,7 +144,9 @@ class Pool:
         member = self._leased.pop(sandbox.id, None)
         if member is None:
             raise SandboxStateError(f"sandbox {sandbox.id} is not leased from pool {self.name!r}")
-        sandbox.recorder = None
+        sandbox.recorder = sandbox.guard = sandbox.role = sandbox.admitted = None
+        if sandbox._env.egress is not None:  # the next lease starts with no allowlist and no open tunnel
+            sandbox._env.egress.reset()
         self._resetting += 1
         self._spawn(self._recycle(member))
 

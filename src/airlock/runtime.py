@@ -3,9 +3,9 @@
 ``Runtime.execute`` is where every caller ends (CLI, and later the server, SDK, MCP, commands, RLM)::
 
     validate(request)                 unknown language, empty or oversized code: raise, nothing runs
-    # policy.assess(request)          the policy engine's seam (issue 6)
-    sandbox = acquire(request)        from the pool that fits (``use_pools``), else a fresh sandbox
-    result = sandbox.exec(request)    snapshots around it and rollback, as the sandbox's policy says
+    verdict = policy.admit(request)   risk, reasons, rung; PolicyDenied when refused (airlock.policy)
+    sandbox = acquire(request)        on the verdict's rung: from the pool that fits, else a fresh one
+    result = sandbox.exec(request)    secrets in, snapshots around it, rollback; outputs redacted
     keep_spilled_output(result)       output past the inline cap survives the sandbox
     release(sandbox)                  back to its pool (reset there), or destroyed
     history.record(result)            every execution, unless ``history.record`` is off
@@ -30,6 +30,9 @@ from airlock.errors import AirlockError, BackendUnavailable, EmptyCode, SandboxS
 from airlock.history import LOCAL_TENANT, History
 from airlock.languages import COMMAND, get_language
 from airlock.models import ExecutionRequest, ExecutionResult, SandboxLimits, SandboxState, new_ulid
+from airlock.policy import RUNGS, Policy
+from airlock.policy.audit import AuditLog
+from airlock.policy.egress import EgressAttempt
 from airlock.pool import Pool, Pools
 from airlock.sandbox import OutputCallback, Sandbox, check_code
 from airlock.snapshots import SnapshotStore
@@ -61,6 +64,17 @@ class Runtime:
         self.history: History | None = None
         if self.settings.history.record:
             self.history = History(SQLiteStore(self.settings.database), self.settings.history, lazy=True)
+        #: Judges every execution of this runtime's sandboxes before it runs (``settings.policy``).
+        self.policy = Policy(
+            self.settings.policy,
+            default_backend=self.settings.backend,
+            strongest_backend=self.strongest_backend,
+            max_code_bytes=self.settings.max_code_bytes,
+            audit=self._audit,
+        )
+        #: The hash-chained audit log (``airlock audit verify``), in ``settings.database``; opened on first use.
+        self.audit: AuditLog | None = None
+        self._audit_opening = asyncio.Lock()
 
     @property
     def closed(self) -> bool:
@@ -83,8 +97,41 @@ class Runtime:
                 logger.error("could not destroy sandbox %s: %s", sandbox.id, outcome)
         if self.history is not None:
             await self.history.aclose()
+        if self.audit is not None:
+            await self.audit.aclose()
+            await self.audit.store.close()
 
     # -- backends and sandboxes ---------------------------------------------------------------------
+    def strongest_backend(self) -> str:
+        """The strongest rung of the isolation ladder that runs on this host (high risk goes there)."""
+        from airlock.backends import BACKENDS
+
+        for name in reversed(RUNGS):
+            if name in BACKENDS:
+                try:
+                    self.backend(name)
+                except (BackendUnavailable, AirlockError):
+                    continue
+                return name
+        return self.settings.backend
+
+    def supervise(self, sandbox: Sandbox) -> None:
+        """Hand a sandbox to callers: its executions are judged by the policy and recorded."""
+        sandbox.recorder = self.record
+        sandbox.guard = self.policy
+        if sandbox._env.egress is not None:
+            sandbox._env.egress.on_attempt = self._network_attempt
+
+    async def _network_attempt(self, attempt: EgressAttempt) -> None:
+        """Every connection a sandbox's egress proxy saw, allowed or refused: the network audit log."""
+        detail = {"host": attempt.host, "port": attempt.port, "method": attempt.method, "reason": attempt.reason}
+        action = "network.connect" if attempt.allowed else "network.refused"
+        await self._audit(new_ulid(), action, {"sandbox_id": attempt.sandbox_id, "allowed": attempt.allowed, **detail})
+
+    def reload_policy(self) -> None:
+        """Read the policy from the settings file again (roles, limits, hooks, secrets)."""
+        self.policy.load(load_settings().policy)
+
     def backend(self, name: str | None = None) -> Backend:
         """The named backend (default: the configured one), checked to run on this host."""
         name = name or self.settings.backend
@@ -117,7 +164,7 @@ class Runtime:
         environment = await chosen.create(sandbox_id, limits or self.settings.limits, dict(env or {}))
         sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language, snapshots=self.snapshots)
         if recorded:
-            sandbox.recorder = self.record
+            self.supervise(sandbox)
         self._sandboxes[sandbox_id] = sandbox
         try:
             if start:
@@ -145,7 +192,7 @@ class Runtime:
         environment = await chosen.reopen(sandbox_id, limits, dict(env or {}))
         sandbox = Sandbox(environment, self.settings, backend=chosen.name, language=language, snapshots=self.snapshots)
         sandbox.state = SandboxState.STOPPED
-        sandbox.recorder = self.record
+        self.supervise(sandbox)
         self._sandboxes[sandbox_id] = sandbox
         return sandbox
 
@@ -208,7 +255,7 @@ class Runtime:
         """Track a sandbox made elsewhere (taken from a pool): ``get`` finds it, closing destroys it."""
         if self.closed:
             raise SandboxStateError("this runtime is closed")
-        sandbox.recorder = self.record
+        self.supervise(sandbox)
         self._sandboxes[sandbox.id] = sandbox
 
     @asynccontextmanager
@@ -233,21 +280,49 @@ class Runtime:
         if self.history is not None:
             await self.history.record(result, tenant=LOCAL_TENANT, **what)
 
+    async def _audit(self, event_id: str, action: str, detail: dict[str, Any]) -> None:
+        """The policy's decisions and outcomes, written behind into the audit chain."""
+        async with self._audit_opening:
+            if self.audit is None:
+                store = SQLiteStore(self.settings.database)
+                await store.open()
+                self.audit = AuditLog(store, behind=True)
+        target = detail.get("sandbox_id")
+        await self.audit.append(
+            action, tenant=LOCAL_TENANT, actor="runtime", target=target, event_id=event_id, **detail
+        )
+
     # -- the one execution path ---------------------------------------------------------------------
     async def execute(
-        self, request: ExecutionRequest, *, on_output: OutputCallback | None = None, keep_output: bool = True
+        self,
+        request: ExecutionRequest,
+        *,
+        on_output: OutputCallback | None = None,
+        keep_output: bool = True,
+        role: str | None = None,
+        agent_id: str | None = None,
     ) -> ExecutionResult:
         """Run one request in a sandbox of its own and return what happened.
 
+        The policy judges it first for ``role`` (default: the policy's ``default_role``) and
+        ``agent_id``: ``PolicyDenied`` when it refuses; else it runs on the rung the verdict names,
+        and ``result.verdict`` holds the verdict and its audit id.
         ``on_output`` receives the output as it is produced (the result holds it too, capped).
         Output past the inline cap is copied to ``$AIRLOCK_HOME/outputs`` unless ``keep_output`` is
         False (then the result only says it was truncated)."""
         if request.pool is not None and "language" not in request.model_fields_set:  # the pool's language
             request = request.model_copy(update={"language": self.pools.get(request.pool).config.template.language})
         self._validate(request)
-        sandbox, pool = await self._acquire(request)
+        verdict = await self.policy.admit(request, role=role, agent_id=agent_id)
+        request = self.policy.request_of(verdict) or request  # a pre_exec hook may rewrite it
         try:
-            result = await self._run(sandbox, request, on_output)
+            sandbox, pool = await self._acquire(request.model_copy(update={"backend": verdict.isolation}))
+        except BaseException:
+            self.policy.forget(verdict)
+            raise
+        sandbox.role, sandbox.admitted = role, verdict
+        try:
+            result = await self._run(sandbox, request, on_output, agent_id)
             if keep_output:
                 await self._keep_spilled_output(sandbox, result)
             else:
@@ -286,10 +361,11 @@ class Runtime:
         return await pool.acquire(), pool
 
     async def _run(
-        self, sandbox: Sandbox, request: ExecutionRequest, on_output: OutputCallback | None
+        self, sandbox: Sandbox, request: ExecutionRequest, on_output: OutputCallback | None, agent_id: str | None
     ) -> ExecutionResult:
         ctx = request.context
         options: dict[str, Any] = {
+            "agent_id": agent_id,
             "on_output": on_output,
             "timeout_ms": ctx.timeout_ms,
             "env": ctx.env_vars,

@@ -27,6 +27,7 @@ from airlock.errors import (
     EmptyCode,
     FileTooLarge,
     InvalidRequest,
+    PolicyDenied,
     SandboxDied,
     SandboxStateError,
     SnapshotError,
@@ -48,6 +49,8 @@ from airlock.store import utcnow
 if TYPE_CHECKING:
     from airlock.backends.base import Environment
     from airlock.config import Settings
+    from airlock.models import Verdict
+    from airlock.policy import Policy
     from airlock.snapshots import SnapshotInfo, SnapshotStore
 
 __all__ = ["DEFAULT_CONTEXT", "FileInfo", "OutputCallback", "Recorder", "Sandbox", "check_code"]
@@ -103,6 +106,35 @@ class _Decoder:
                 self.callback(OutputChunk(stream=stream, data=text))
 
 
+def _weaker(backend: str, than: str) -> bool:
+    from airlock.policy import RUNGS
+
+    return backend in RUNGS and than in RUNGS and RUNGS.index(backend) < RUNGS.index(than)
+
+
+@dataclass
+class _Guarded:
+    """An exec as the policy lets it run: its code as recorded, env, output callback and verdict."""
+
+    code: str
+    env: dict[str, str] | None
+    on_output: OutputCallback | None
+    verdict: Verdict | None
+    guard: Policy | None
+    redactor: Any = None
+
+    def abandon(self) -> None:
+        if self.guard is not None and self.verdict is not None:
+            self.guard.forget(self.verdict)
+
+    async def finish(self, result: ExecutionResult) -> ExecutionResult:
+        if self.redactor is not None:
+            self.redactor.flush()
+        if self.guard is None or self.verdict is None:
+            return result
+        return await self.guard.finish(self.verdict, result)
+
+
 class Sandbox:
     def __init__(
         self,
@@ -128,6 +160,12 @@ class Sandbox:
         self.quarantined: str | None = None
         #: Where each exec is recorded (set by the runtime when the sandbox is handed to a caller).
         self.recorder: Recorder | None = None
+        #: The policy that judges each exec before it runs (set with the recorder), and the role
+        #: it judges for; ``admitted`` is a verdict already given for the next exec (the runtime
+        #: judged the request to choose this sandbox).
+        self.guard: Policy | None = None
+        self.role: str | None = None
+        self.admitted: Verdict | None = None
         self._snapshots = snapshots
         self._last_exec: dict[str, Any] = {}  # the agent and outcome of the latest exec
         self._resume_after_restore = False
@@ -234,8 +272,14 @@ class Sandbox:
         lang = get_language(language or self.language)
         self._check_code(code)
         plan = lang.plan(code, context)
-        run = self._exec(plan, lang.name, timeout_ms, env, cwd, stdin, max_output_bytes, on_output)
-        return await self._with_policy(run, agent_id, code, lang.name)
+        guarded = await self._guarded(code, lang.name, None, agent_id, timeout_ms, env, on_output)
+        run = self._exec(plan, lang.name, timeout_ms, guarded.env, cwd, stdin, max_output_bytes, guarded.on_output)
+        try:
+            result = await self._with_policy(run, agent_id, guarded.code, lang.name)
+        except BaseException:
+            guarded.abandon()
+            raise
+        return await guarded.finish(result)
 
     async def _with_policy(
         self, run: Coroutine[Any, Any, ExecutionResult], agent_id: str | None, code: str, language: str
@@ -294,8 +338,49 @@ class Sandbox:
             raise EmptyCode("run_command needs a non-empty list of strings")
         self._check_code("\0".join(argv))
         plan = {"mode": "argv", "argv": argv}
-        run = self._exec(plan, COMMAND, timeout_ms, env, cwd, stdin, max_output_bytes, on_output)
-        return await self._with_policy(run, agent_id, shlex.join(argv), COMMAND)
+        guarded = await self._guarded("", COMMAND, argv, agent_id, timeout_ms, env, on_output)
+        run = self._exec(plan, COMMAND, timeout_ms, guarded.env, cwd, stdin, max_output_bytes, guarded.on_output)
+        try:
+            result = await self._with_policy(run, agent_id, guarded.code, COMMAND)
+        except BaseException:
+            guarded.abandon()
+            raise
+        return await guarded.finish(result)
+
+    async def _guarded(
+        self,
+        code: str,
+        language: str,
+        argv: list[str] | None,
+        agent_id: str | None,
+        timeout_ms: int | UseDefault | None,
+        env: dict[str, str] | None,
+        on_output: OutputCallback | None,
+    ) -> _Guarded:
+        """Ask the policy (``PolicyDenied`` when it refuses); what it allows runs with the role's
+        secrets in its env, its egress allowlist, and outputs redacted of those secrets."""
+        admitted, self.admitted = self.admitted, None
+        shown = shlex.join(argv) if argv is not None else code
+        if self.guard is None:
+            return _Guarded(shown, env, on_output, None, None)
+        from airlock.models import ExecutionContext, ExecutionRequest
+        from airlock.policy.secrets import StreamRedactor
+
+        timeout = self._settings.default_timeout_ms if isinstance(timeout_ms, UseDefault) else timeout_ms
+        request = ExecutionRequest(
+            code=code, argv=argv, language=language, backend=self.backend, context=ExecutionContext(timeout_ms=timeout)
+        )
+        verdict = admitted or await self.guard.admit(request, role=self.role, agent_id=agent_id)
+        if admitted is not None and verdict.isolation is not None and _weaker(self.backend, verdict.isolation):
+            self.guard.forget(verdict)
+            raise PolicyDenied(verdict.model_copy(update={"decision": "deny", "isolation": None}))
+        role = self.guard.role(verdict.role)[1]
+        secrets = self.guard.secrets
+        if self._env.egress is not None:
+            self._env.egress.allow_hosts = list(role.egress) if verdict.network else []
+        merged = {**(env or {}), **secrets.env_for(role.secrets)}
+        redactor = StreamRedactor(secrets, on_output) if on_output is not None and secrets.longest() else None
+        return _Guarded(secrets.redact(shown), merged, redactor or on_output, verdict, self.guard, redactor)
 
     async def stream(
         self, code: str, language: str | None = None, **kwargs: Any

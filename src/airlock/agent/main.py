@@ -266,6 +266,10 @@ def main() -> None:
             "python": sys.version.split()[0],
         }
     )
+    if "AIRLOCK_EGRESS_SOCKET" in os.environ:  # after the hello: off the start's critical path
+        import egress
+
+        egress.start(agent.loop, os.environ)
     agent.loop.run()
     os._exit(0)
 

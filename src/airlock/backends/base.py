@@ -23,12 +23,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airlock.channel import AgentChannel
 from airlock.config import Settings
 from airlock.errors import ControlTimeout, SandboxDied, SandboxStartError
 from airlock.models import Capability, SandboxLimits
+
+if TYPE_CHECKING:  # imported where it is made (namespace.py): backends sit below policy
+    from airlock.policy.egress import EgressProxy
 
 __all__ = [
     "AGENT_DIR",
@@ -61,6 +64,7 @@ AGENT_FILES = (
     "pyrun.py",
     "repl.py",
     "files.py",
+    "egress.py",
 )
 
 
@@ -153,6 +157,12 @@ class Environment(ABC):
         self.hello: dict[str, Any] = {}
         #: Milliseconds of the last start's phases: ``spawn`` (set-up and launch), ``agent_ready``.
         self.boot_ms: dict[str, float] = {}
+        #: The sandbox's way out when it has no network: its egress proxy, listening while the
+        #: sandbox runs. The runtime sets its ``allow_hosts`` (empty: everything refused) and its
+        #: ``on_attempt`` (the audit log). None where no proxy can be enforced: the ``process``
+        #: backend (its code has the host's network) and sandboxes whose ``limits.network`` gives
+        #: them the full network.
+        self.egress: EgressProxy | None = None
 
     @property
     def owner(self) -> tuple[int, int] | None:
@@ -221,6 +231,38 @@ class Environment(ABC):
             await asyncio.to_thread(self.setup)
         except OSError as exc:
             raise SandboxStartError(f"cannot set up sandbox {self.sandbox_id}: {exc}") from exc
+        try:
+            await self._spawn()
+        except BaseException:
+            if self.egress is not None:
+                await self.egress.aclose()
+            raise
+        assert self.process is not None
+        assert self.process.stdout is not None
+        assert self.process.stdin is not None
+        self.channel = AgentChannel(self.process.stdout, self.process.stdin, self.sandbox_id)
+        spawned = time.perf_counter()
+        try:
+            self.hello = await self.channel.hello(timeout)
+        except (SandboxDied, ControlTimeout, SandboxStartError) as exc:
+            await self.stop()
+            detail = self.agent_log_tail()
+            deep = await asyncio.to_thread(self.backend.availability, deep=True)
+            if not deep.ok:
+                detail += f"\n{deep.reason}" + (f" ({deep.hint})" if deep.hint else "")
+            raise SandboxStartError(
+                f"sandbox {self.sandbox_id} did not start: {exc}" + (f"\n{detail}" if detail else "")
+            ) from exc
+        self.boot_ms = {"spawn": (spawned - started) * 1000, "agent_ready": (time.perf_counter() - spawned) * 1000}
+        return self.hello
+
+    async def _spawn(self) -> None:
+        """Start the egress proxy (the sandbox's launch binds its socket), then the agent."""
+        if self.egress is not None:
+            try:
+                await self.egress.start()
+            except OSError as exc:
+                raise SandboxStartError(f"cannot start the egress proxy of sandbox {self.sandbox_id}: {exc}") from exc
         launch = self.launch()
         log = os.open(self.root / "agent.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         try:
@@ -240,23 +282,6 @@ class Environment(ABC):
             os.close(log)
             for fd in launch.cleanup:
                 os.close(fd)
-        assert self.process.stdout is not None
-        assert self.process.stdin is not None
-        self.channel = AgentChannel(self.process.stdout, self.process.stdin, self.sandbox_id)
-        spawned = time.perf_counter()
-        try:
-            self.hello = await self.channel.hello(timeout)
-        except (SandboxDied, ControlTimeout, SandboxStartError) as exc:
-            await self.stop()
-            detail = self.agent_log_tail()
-            deep = await asyncio.to_thread(self.backend.availability, deep=True)
-            if not deep.ok:
-                detail += f"\n{deep.reason}" + (f" ({deep.hint})" if deep.hint else "")
-            raise SandboxStartError(
-                f"sandbox {self.sandbox_id} did not start: {exc}" + (f"\n{detail}" if detail else "")
-            ) from exc
-        self.boot_ms = {"spawn": (spawned - started) * 1000, "agent_ready": (time.perf_counter() - spawned) * 1000}
-        return self.hello
 
     def agent_log_tail(self, limit: int = 2000) -> str:
         try:
@@ -265,20 +290,25 @@ class Environment(ABC):
             return ""
 
     async def stop(self) -> None:
-        """Kill the agent and everything the sandbox runs; the workspace stays."""
+        """Kill the agent and everything the sandbox runs, close its egress proxy (and every
+        tunnel through it); the workspace stays."""
         try:
             if self.channel is not None:
                 await self.channel.aclose()
         finally:
             self.channel = None
-            await asyncio.to_thread(self.kill_everything)
-            if self.process is not None:
-                if self.process.returncode is None:
-                    # os.kill, not Popen.kill: that would poll (reap) the child behind asyncio's back.
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(self.process.pid, signal.SIGKILL)
-                await self.process.wait()
-            await asyncio.to_thread(self.teardown)
+            try:
+                await asyncio.to_thread(self.kill_everything)
+                if self.process is not None:
+                    if self.process.returncode is None:
+                        # os.kill, not Popen.kill: that would poll (reap) the child behind asyncio's back.
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(self.process.pid, signal.SIGKILL)
+                    await self.process.wait()
+                await asyncio.to_thread(self.teardown)
+            finally:
+                if self.egress is not None:
+                    await self.egress.aclose()
 
     async def destroy(self) -> None:
         await self.stop()

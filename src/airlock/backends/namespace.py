@@ -22,6 +22,13 @@ What the sandbox can write, all of it in its host directory and in its snapshots
 
 ``/dev/shm`` is bwrap's own tmpfs, capped the same, and never in snapshots: it is shared memory,
 like a process's, which snapshots do not hold.
+
+Network: none but loopback, unless ``limits.network`` shares the host's (an operator's choice). The
+way out is the sandbox's egress proxy (``airlock.policy.egress``), which refuses every host not on
+its list: its Unix socket ``ROOT/egress.sock``, made before each start, is bound at
+``/run/airlock/egress.sock``; the agent forwards 127.0.0.1:3128 to it, and ``HTTP_PROXY`` and
+``HTTPS_PROXY`` (and their lower-case forms) name that address. The host's CA certificates are
+there, for HTTPS through the proxy.
 """
 
 from __future__ import annotations
@@ -66,6 +73,12 @@ _INSIDE_UID = 1000
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "nsswitch.conf", "mime.types")
 _NETWORK_ETC_FILES = ("resolv.conf", "hosts", "ssl", "ca-certificates", "gai.conf")
 _INSTALL_HINT = "install it with: apt-get install bubblewrap"
+#: What HTTPS through the egress proxy needs from /etc: the CA certificates and OpenSSL's settings
+#: (not /etc/ssl/private, the host's keys).
+_CA_ETC_FILES = ("ssl/certs", "ssl/openssl.cnf")
+_EGRESS_SOCKET = "/run/airlock/egress.sock"
+_EGRESS_PORT = 3128
+_EGRESS_URL = f"http://127.0.0.1:{_EGRESS_PORT}"
 
 
 def _memfd(name: str, data: bytes) -> int:
@@ -139,6 +152,10 @@ class NamespaceEnvironment(Environment):
         #: staging folder (made beside the tree) is on the tree's filesystem.
         self.tmp = self.tmpfs / "tmp"
         self.usr_local = root / "usr-local"
+        if not limits.network:
+            from airlock.policy.egress import EgressProxy  # here: backends sit below policy
+
+            self.egress = EgressProxy(sandbox_id, root / "egress.sock", owner=self.owner)
 
     def snapshot_trees(self) -> dict[str, Path]:
         trees = {"workspace": self.workspace}
@@ -188,6 +205,9 @@ class NamespaceEnvironment(Environment):
         args += ["--die-with-parent", "--as-pid-1", "--cap-drop", "ALL", "--hostname", "airlock", "--disable-userns"]
         args += ["--uid", str(_INSIDE_UID), "--gid", str(_INSIDE_UID)]
         args += self.backend.system_mounts(self.limits.network, usr_local=self.usr_local)
+        for name in _CA_ETC_FILES if self.egress is not None else ():
+            if os.path.exists(f"/etc/{name}"):
+                args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
         passwd = f"root:x:0:0::/:/usr/sbin/nologin\nuser:x:{_INSIDE_UID}:{_INSIDE_UID}::{_WORKSPACE}:/bin/bash\n"
         group = f"root:x:0:\nuser:x:{_INSIDE_UID}:\n"
         args += data("passwd", passwd.encode(), "/etc/passwd") + data("group", group.encode(), "/etc/group")
@@ -203,6 +223,8 @@ class NamespaceEnvironment(Environment):
         args += ["--dir", "/run/airlock", "--dir", _AGENT_MOUNT, "--dir", f"{_AGENT_MOUNT}/__pycache__"]
         for name, content in self.backend.agent_files().items():
             args += data(name, content, f"{_AGENT_MOUNT}/{name}")
+        if self.egress is not None:
+            args += ["--ro-bind", str(self.egress.path), _EGRESS_SOCKET]
         args += ["--bind", str(self.workspace), _WORKSPACE, "--chdir", _WORKSPACE]
         # Everything but /tmp, /dev/shm (both size-capped), /usr/local and /workspace is read-only.
         args += ["--remount-ro", "/"]
@@ -219,6 +241,7 @@ class NamespaceEnvironment(Environment):
             # install there breaks nothing of the host's.
             "PIP_BREAK_SYSTEM_PACKAGES": "1",
             "AIRLOCK_SANDBOX_ID": self.sandbox_id,
+            **(self.egress_env() if self.egress is not None else {}),
             **self.env,
         }
         wipe = (_TMP, "/dev/shm", _LOCAL)
@@ -231,6 +254,15 @@ class NamespaceEnvironment(Environment):
             preexec=self._preexec(),
             cleanup=fds,
         )
+
+    @staticmethod
+    def egress_env() -> dict[str, str]:
+        """For the agent (which forwards the proxy onto loopback) and, inherited, every process."""
+        env = {"AIRLOCK_EGRESS_SOCKET": _EGRESS_SOCKET, "AIRLOCK_EGRESS_PORT": str(_EGRESS_PORT)}
+        for name in ("HTTP_PROXY", "HTTPS_PROXY"):
+            env[name] = env[name.lower()] = _EGRESS_URL
+        env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1"
+        return env
 
     def _preexec(self) -> Callable[[], None]:
         """Runs in the child before exec: join the cgroups, cap what rlimits cap, drop to the uid."""

@@ -4,6 +4,10 @@ For trusted, low-risk work (and as the floor the other rungs are measured agains
 as the user running Airlock, sees the host's files and network. Each sandbox still gets its own
 workspace and scratch directory, a clean environment, and its processes are found and killed at
 the end by the marker every one of them carries in its environment.
+
+No egress proxy (``environment.egress`` is None): the code has the host's network, so a proxy named
+in ``HTTP_PROXY`` would only see the code that chose to use it; host allowlists are not enforced
+here. Work that needs them runs on an isolating backend.
 """
 
 from __future__ import annotations

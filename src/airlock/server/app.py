@@ -18,6 +18,7 @@ from airlock.runtime import Runtime
 from airlock.server.errors import install_error_handlers
 from airlock.server.llm_api import llm
 from airlock.server.metrics import Metrics
+from airlock.server.policy_routes import policy
 from airlock.server.routes import v1
 from airlock.server.service import SandboxService
 from airlock.server.snapshot_routes import snapshots
@@ -113,6 +114,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(v1)
     app.include_router(snapshots)
+    app.include_router(policy)
     app.include_router(llm)
 
     @app.get("/healthz")

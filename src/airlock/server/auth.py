@@ -20,6 +20,7 @@ class Principal:
     tenant: str
     key_id: str | None
     admin: bool = False  # may manage what is shared by every tenant (warm pools)
+    role: str | None = None  # the policy role its executions are judged for (None: the default role)
 
 
 def hash_key(key: str) -> str:

@@ -48,6 +48,7 @@ class ApiError(Exception):
 
 #: exception type -> (HTTP status, code); the first match in order wins.
 ERROR_CODES: list[tuple[type[Exception], int, str]] = [
+    (errors.PolicyDenied, 403, "policy_denied"),
     (errors.UnknownLanguage, 422, "unknown_language"),
     (errors.EmptyCode, 422, "empty_code"),
     (errors.CodeTooLarge, 413, "code_too_large"),
@@ -94,6 +95,15 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["WWW-Authenticate"] = "Bearer"
         request.app.state.metrics.errors.labels(exc.code).inc()
         return _envelope(exc.status, exc.code, exc.message, exc.details, **headers)
+
+    @app.exception_handler(errors.PolicyDenied)
+    async def policy_denied(request: Request, exc: errors.PolicyDenied) -> JSONResponse:
+        limited = exc.retry_after is not None
+        code = "rate_limited" if limited else "policy_denied"
+        request.app.state.metrics.errors.labels(code).inc()
+        headers = {"Retry-After": str(max(1, round(exc.retry_after or 0)))} if limited else {}
+        details = {"verdict": exc.verdict.model_dump(mode="json")}
+        return _envelope(429 if limited else 403, code, str(exc), details, **headers)
 
     @app.exception_handler(errors.AirlockError)
     async def airlock_error(request: Request, exc: errors.AirlockError) -> JSONResponse:

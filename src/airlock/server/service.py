@@ -369,6 +369,7 @@ class SandboxService:
             if body.max_output_bytes is not None:
                 options["max_output_bytes"] = body.max_output_bytes
             language = COMMAND if body.language == COMMAND or body.argv is not None else body.language
+            sandbox.role = who.role  # the policy judges it for the key's role
             try:
                 if language == COMMAND:
                     result = await sandbox.run_command(body.argv or [], agent_id=body.agent_id, **options)
@@ -410,7 +411,11 @@ class SandboxService:
         )
         async with self._exec_slot(who):
             started = utcnow()
-            result = await _pooled(self.runtime.execute(request, on_output=on_output, keep_output=False))
+            result = await _pooled(
+                self.runtime.execute(
+                    request, on_output=on_output, keep_output=False, role=who.role, agent_id=body.agent_id
+                )
+            )
         execution_id = await self._record(who, None, body, language, result, started)
         return execution_id, result
 

@@ -7,10 +7,12 @@ never sees a sandbox object, only its record.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -101,6 +103,16 @@ class ExecutionQuery(_Record):
 
 
 class AuditEvent(_Record):
+    """One record of the audit log, a hash chain (see ``airlock.policy.audit``).
+
+    The store fills ``seq``, ``prev_hash`` and ``hash`` as it appends the record: ``seq`` is the
+    last record's plus one, ``prev_hash`` the last record's hash (``GENESIS`` for the first), and
+    ``hash`` the SHA-256 of the record's canonical JSON without ``hash`` (``digest``).
+    """
+
+    #: The ``prev_hash`` of the first record.
+    GENESIS: ClassVar[str] = "0" * 64
+
     id: str = Field(default_factory=new_ulid)
     tenant: str | None
     actor: str | None = Field(None, description="the API key's id, or 'cli'")
@@ -108,6 +120,24 @@ class AuditEvent(_Record):
     target: str | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
+    seq: int | None = Field(None, description="its place in the chain, from 1")
+    prev_hash: str | None = Field(None, description="the hash of the record before it")
+    hash: str | None = Field(None, description="SHA-256 of the record without this field")
+
+    @staticmethod
+    def digest(body: dict[str, Any]) -> str:
+        """The hash of a record as stored (a JSON object): SHA-256, in hex, of its canonical JSON
+        (keys sorted, no spaces, ASCII) without its ``hash`` field."""
+        fields = {key: value for key, value in body.items() if key != "hash"}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def chain(self, seq: int, prev_hash: str) -> str:
+        """Make this the record after ``prev_hash`` at ``seq`` (filling ``hash``); returns the JSON
+        to store, which is what the hash covers (later fields of this model do not change it)."""
+        self.seq, self.prev_hash = seq, prev_hash
+        body = self.model_dump(mode="json", exclude={"hash"})
+        self.hash = self.digest(body)
+        return json.dumps({**body, "hash": self.hash}, sort_keys=True, separators=(",", ":"))
 
 
 class Store(ABC):
@@ -168,7 +198,22 @@ class Store(ABC):
         tenant; returns how many went."""
 
     @abstractmethod
-    async def add_audit(self, event: AuditEvent) -> None: ...
+    async def add_audit(self, event: AuditEvent) -> None:
+        """Append the event to the audit chain (filling its ``seq``, ``prev_hash`` and ``hash``)."""
 
     @abstractmethod
-    async def list_audit(self, tenant: str | None = None, limit: int = 100) -> list[AuditEvent]: ...
+    async def add_audits(self, events: list[AuditEvent]) -> None:
+        """Append several, in order, in one transaction. No two writers, in this process or
+        another, may give out the same ``seq``."""
+
+    @abstractmethod
+    async def list_audit(self, tenant: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        """Newest first."""
+
+    @abstractmethod
+    async def read_audit(
+        self, *, after_seq: int | None = None, before_seq: int | None = None, limit: int = 1000, newest: bool = False
+    ) -> list[tuple[int, str]]:
+        """The records with ``after_seq < seq < before_seq`` (``None``: no bound) exactly as stored,
+        ``(seq, JSON)``: the first ``limit`` of them in seq order, or with ``newest`` the last
+        ``limit``, newest first. For checking the chain, so nothing is parsed."""

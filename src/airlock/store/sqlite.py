@@ -3,11 +3,23 @@
 Each record is kept whole as JSON, beside the columns that queries filter on. A committed write
 survives a crash or ``kill -9`` of the server (WAL, synchronous=NORMAL); a power cut may lose the
 last few.
+
+The audit log is a hash chain (see ``airlock.policy.audit``). Appends go through a second
+connection of their own, in one ``BEGIN IMMEDIATE`` transaction each: it reads the chain's end and
+writes after it while holding the database's write lock, so two processes appending to one file
+(the server and a CLI) cannot give out the same ``seq``, and the other statements of this store
+cannot commit or break that transaction half-way. The records written before the chain existed
+(schema 1) are chained by the migration to schema 2, in the order they were written
+(``created_at``, then id): the chain vouches for them from then on, not for what they were before.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import os
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,7 +56,31 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX executions_by_tenant ON executions (tenant, started_at);
     CREATE TABLE audit (id TEXT PRIMARY KEY, tenant TEXT, created_at TEXT NOT NULL, data TEXT NOT NULL);
     """,
+    """
+    ALTER TABLE audit RENAME TO audit_unchained;
+    CREATE TABLE audit (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, tenant TEXT, created_at TEXT NOT NULL,
+                        data TEXT NOT NULL);
+    CREATE INDEX audit_by_tenant ON audit (tenant, seq);
+    INSERT INTO audit SELECT ROW_NUMBER() OVER (ORDER BY created_at, id), id, tenant, created_at, data
+        FROM audit_unchained;
+    DROP TABLE audit_unchained;
+    """,
 )
+
+
+async def _chain_unchained(db: aiosqlite.Connection) -> None:
+    """Schema 2: give the records of schema 1 (numbered in order, but with no hashes) theirs."""
+    prev = AuditEvent.GENESIS
+    async with db.execute("SELECT seq, data FROM audit ORDER BY seq") as cursor:
+        rows = await cursor.fetchall()
+    for seq, data in rows:
+        event = AuditEvent.model_validate_json(data)
+        await db.execute("UPDATE audit SET data = ? WHERE seq = ?", (event.chain(seq, prev), seq))
+        prev = event.hash or prev
+
+
+#: What a migration does beyond SQL, in its transaction: version -> step.
+_STEPS: dict[int, Callable[[aiosqlite.Connection], Awaitable[None]]] = {2: _chain_unchained}
 
 
 def _time(value: datetime) -> str:
@@ -56,6 +92,8 @@ class SQLiteStore(Store):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: aiosqlite.Connection | None = None
+        self._chain: aiosqlite.Connection | None = None  # the audit chain's appends, and only them
+        self._chain_lock = asyncio.Lock()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -81,11 +119,22 @@ class SQLiteStore(Store):
         if current > len(MIGRATIONS):
             raise AirlockError(f"the store at {self.path} has schema {current}; this Airlock knows {len(MIGRATIONS)}")
         for version in range(current + 1, len(MIGRATIONS) + 1):
-            await self.db.executescript(
-                f"BEGIN; {MIGRATIONS[version - 1]} INSERT INTO schema_version VALUES ({version}); COMMIT;"  # noqa: S608
-            )
+            try:
+                await self.db.executescript(
+                    f"BEGIN; {MIGRATIONS[version - 1]} INSERT INTO schema_version VALUES ({version});"  # noqa: S608
+                )
+                if version in _STEPS:
+                    await _STEPS[version](self.db)
+                await self.db.commit()
+            except BaseException:
+                await self.db.rollback()
+                raise
 
     async def close(self) -> None:
+        async with self._chain_lock:
+            if self._chain is not None:
+                await self._chain.close()
+                self._chain = None
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -182,19 +231,59 @@ class SQLiteStore(Store):
         return gone
 
     async def add_audit(self, event: AuditEvent) -> None:
-        await self._write(
-            "INSERT INTO audit VALUES (?, ?, ?, ?)",
-            event.id,
-            event.tenant,
-            _time(event.created_at),
-            event.model_dump_json(),
-        )
+        await self.add_audits([event])
+
+    async def add_audits(self, events: list[AuditEvent]) -> None:
+        if not events:
+            return
+        async with self._chain_lock:
+            db = await self._chain_db()
+            await db.execute("BEGIN IMMEDIATE")  # the write lock, before the chain's end is read
+            try:
+                last, prev = await self._chain_end(db)
+                rows: list[tuple[int, str, str | None, str, str]] = []
+                for seq, event in enumerate(events, start=last + 1):
+                    rows.append((seq, event.id, event.tenant, _time(event.created_at), event.chain(seq, prev)))
+                    prev = event.hash or prev
+                await db.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?)", rows)
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+
+    async def _chain_db(self) -> aiosqlite.Connection:
+        if self._chain is None:
+            self.db  # noqa: B018 - raises if the store is not open
+            self._chain = await aiosqlite.connect(self.path, isolation_level=None)  # we say when to BEGIN
+            await self._chain.execute("PRAGMA busy_timeout=5000")
+        return self._chain
+
+    @staticmethod
+    async def _chain_end(db: aiosqlite.Connection) -> tuple[int, str]:
+        """The last record's seq and hash (0 and the genesis hash in an empty log)."""
+        async with db.execute("SELECT seq, data FROM audit ORDER BY seq DESC LIMIT 1") as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return 0, AuditEvent.GENESIS
+        try:
+            last = json.loads(row[1])["hash"]
+        except (ValueError, TypeError, KeyError):  # mangled by hand: verify reports it; the chain goes on
+            last = None
+        return row[0], last if isinstance(last, str) else hashlib.sha256(row[1].encode()).hexdigest()
 
     async def list_audit(self, tenant: str | None = None, limit: int = 100) -> list[AuditEvent]:
         return await self._fetch(
             AuditEvent,
-            "SELECT data FROM audit WHERE ? IS NULL OR tenant = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            "SELECT data FROM audit WHERE ? IS NULL OR tenant = ? ORDER BY seq DESC LIMIT ?",
             tenant,
             tenant,
             limit,
         )
+
+    async def read_audit(
+        self, *, after_seq: int | None = None, before_seq: int | None = None, limit: int = 1000, newest: bool = False
+    ) -> list[tuple[int, str]]:
+        where, order = "(? IS NULL OR seq > ?) AND (? IS NULL OR seq < ?)", "DESC" if newest else "ASC"
+        sql = f"SELECT seq, data FROM audit WHERE {where} ORDER BY seq {order} LIMIT ?"  # noqa: S608
+        async with self.db.execute(sql, (after_seq, after_seq, before_seq, before_seq, limit)) as cursor:
+            return [(row[0], row[1]) for row in await cursor.fetchall()]

@@ -1,0 +1,2 @@
+# Benign: removes the workspace's own ./build directory.
+rm -rf ./build

@@ -1,0 +1,3 @@
+# Benign: extracts an archive into ./extracted.
+unzip -o archive.zip -d ./extracted
+find ./extracted -type f | head

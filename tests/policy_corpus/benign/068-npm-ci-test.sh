@@ -1,0 +1,3 @@
+# Benign: installs locked dependencies and runs the tests.
+npm ci
+npm test

@@ -1,0 +1,3 @@
+# Benign: installs Python packages for the project.
+pip install requests
+pip install 'pandas>=2' numpy

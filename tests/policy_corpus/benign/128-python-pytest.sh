@@ -1,0 +1,2 @@
+# Benign: runs the test suite with pytest.
+python -m pytest -q tests/

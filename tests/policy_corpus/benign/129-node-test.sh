@@ -1,0 +1,2 @@
+# Benign: runs Node's built-in test runner.
+node --test test/

@@ -1,0 +1,2 @@
+# Benign: lists the workspace, hidden files included.
+ls -la

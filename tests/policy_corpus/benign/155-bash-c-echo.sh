@@ -1,0 +1,2 @@
+# Benign: runs a trivial command in a child bash.
+bash -c 'echo "hello from a subshell: $((6 * 7))"'

@@ -1,0 +1,2 @@
+# Benign: counts the python processes of this session.
+ps -o pid,comm | grep -c python || true

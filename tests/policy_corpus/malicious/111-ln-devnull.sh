@@ -1,0 +1,2 @@
+# Malicious: links the history file to /dev/null so nothing is recorded.
+ln -sf /dev/null ~/.bash_history

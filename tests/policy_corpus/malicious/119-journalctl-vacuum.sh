@@ -1,0 +1,3 @@
+# Malicious: journalctl --vacuum-time=1s drops the systemd journal.
+journalctl --rotate
+journalctl --vacuum-time=1s

@@ -1,0 +1,2 @@
+# Malicious: insmod loads an unsigned kernel module (a rootkit).
+insmod ./rootkit.ko

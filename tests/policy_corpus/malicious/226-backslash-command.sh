@@ -1,0 +1,2 @@
+# Malicious, obfuscated: \rm bypasses aliases and naive matching; rm -rf /.
+\rm -rf /

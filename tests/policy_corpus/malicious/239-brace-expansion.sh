@@ -1,0 +1,2 @@
+# Malicious, obfuscated: {rm,-rf,~} brace-expands into rm -rf ~.
+{rm,-rf,~}
