@@ -72,3 +72,19 @@ def test_decisions_are_in_the_servers_audit_chain(server: LiveServer, api: httpx
     verify = server.cli("audit", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert verify.stdout.startswith("intact")
+
+
+async def test_the_sdk_checks_and_raises_with_the_verdict(server: LiveServer, namespace_backend: str) -> None:
+    from airlock import AsyncClient
+    from airlock.errors import PolicyDenied
+
+    async with AsyncClient(server.url, api_key=server.key("alice")) as client:
+        verdict = await client.check_policy("import ctypes")
+        assert (verdict.risk.value, verdict.decision) == ("high", "allow")
+        with pytest.raises(PolicyDenied) as denied:
+            await client.run(":(){ :|:& };:", "bash")
+        assert denied.value.verdict.decision == "deny"
+        assert "dos.fork-bomb" in [reason.pattern for reason in denied.value.verdict.reasons]
+        result = await client.run("print(2)")
+        assert result.verdict is not None
+        assert result.verdict.audit_id

@@ -41,6 +41,7 @@ from airlock.errors import (
     FileTooLarge,
     InvalidRequest,
     PathOutsideWorkspace,
+    PolicyDenied,
     PoolExhausted,
     PoolNotFound,
     RateLimited,
@@ -62,6 +63,7 @@ from airlock.models import (
     SandboxLimits,
     SnapshotPolicy,
     UseDefault,
+    Verdict,
 )
 from airlock.remote import RemoteSandbox, SyncRemoteSandbox, exec_body, sandbox_path
 from airlock.store import ExecutionRecord
@@ -128,6 +130,10 @@ def _raise_for_status(response: httpx.Response, overrides: Mapping[str, type[Air
         raise AirlockError(f"the server answered HTTP {response.status_code}: {response.text[:200]}") from None
     if overrides and code in overrides:
         raise overrides[code](message)
+    if code in ("policy_denied", "rate_limited") and isinstance(detail.get("details", {}).get("verdict"), dict):
+        retry = response.headers.get("retry-after")
+        verdict = Verdict.model_validate(detail["details"]["verdict"])
+        raise PolicyDenied(verdict, retry_after=float(retry) if retry and retry.isdigit() else None)
     raise _error(code, message, response.headers.get("retry-after"))
 
 
@@ -301,6 +307,20 @@ class AsyncClient:
         reply = await self._request("GET", "/v1/executions", params={**params, "limit": limit})
         return [ExecutionRecord.model_validate(record) for record in reply.json()["executions"]]
 
+    async def check_policy(
+        self,
+        code: str = "",
+        language: str = "python",
+        *,
+        argv: list[str] | None = None,
+        role: str | None = None,
+        backend: str | None = None,
+    ) -> Verdict:
+        """The policy's verdict on code, nothing run (``role``: admin keys only)."""
+        body = {"code": code, "language": language, "argv": argv, "role": role, "backend": backend}
+        reply = await self._request("POST", "/v1/policy/check", json={k: v for k, v in body.items() if v is not None})
+        return Verdict.model_validate(reply.json())
+
     # -- warm pools ---------------------------------------------------------------------------------
     async def pools(self) -> list[PoolInfo]:
         """The server's warm pools: settings, sandboxes by state, counters, boot-phase times."""
@@ -446,6 +466,10 @@ class Client:
     def executions(self, **filters: Any) -> list[ExecutionRecord]:
         """``AsyncClient.executions``, blocking; ``filters`` are its keyword arguments."""
         return self._call(self._client.executions, **filters)
+
+    def check_policy(self, code: str = "", language: str = "python", **options: Any) -> Verdict:
+        """``AsyncClient.check_policy``, blocking."""
+        return self._call(self._client.check_policy, code, language, **options)
 
     def pools(self) -> list[PoolInfo]:
         return self._call(self._client.pools)
