@@ -37,7 +37,7 @@ PYTHON = [
 BASH = [
     "set -euo pipefail",
     'for f in ./src/*.py; do echo "$f"; done',
-    "grep -r TODO . | sort | uniq -c | head -5",
+    "grep -rn 'def ' . | cut -d: -f1 | sort | uniq -c | head -5",
     "count=$(ls | wc -l)",
     'log() { printf \'[%s] %s\\n\' "$(date +%T)" "$*"; }',
     "mkdir -p build && tar czf build/out.tgz ./src",

@@ -91,8 +91,7 @@ async def test_a_long_log_verifies_page_by_page_and_across_a_reopen(db_path: Pat
         head = await log.head()
 
     assert (report.ok, report.records) == (True, 2501)
-    assert head is not None
-    assert head.seq == 2501
+    assert head == AuditHead(seq=2501, hash=stored(db_path, 2501)["hash"])
     assert stored(db_path, 2501)["prev_hash"] == stored(db_path, 2500)["hash"]
 
 
@@ -232,8 +231,7 @@ async def test_a_record_inserted_by_hand_is_found(log: AuditLog, db_path: Path) 
 
 async def test_truncation_is_found_only_against_a_head_kept_elsewhere(log: AuditLog, db_path: Path) -> None:
     head = await log.head()
-    assert head is not None
-    assert head.seq == RECORDS
+    assert head == AuditHead(seq=RECORDS, hash=stored(db_path, RECORDS)["hash"])
     assert (await log.verify(expect_head=head)).ok
     sql(db_path, f"DELETE FROM audit WHERE seq >= {RECORDS - 1}")
 

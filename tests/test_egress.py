@@ -389,8 +389,8 @@ def unix_sockets() -> str:
 
 
 def egress_of(sandbox: Sandbox) -> EgressProxy:
-    egress = sandbox._env.egress
-    assert egress is not None
+    egress = sandbox.egress
+    assert isinstance(egress, EgressProxy), "a namespace sandbox without network gets an egress proxy"
     return egress
 
 

@@ -238,14 +238,13 @@ async def test_a_hook_that_breaks_denies() -> None:
 async def test_a_pre_exec_hook_may_rewrite_the_request() -> None:
     policy = Policy()
 
-    async def pin_timeout(context: HookContext) -> None:
+    async def append_a_marker(context: HookContext) -> None:
         context.request = context.request.model_copy(update={"code": context.request.code + "\nprint('audited')"})
 
-    policy.hooks.add(Hook(name="rewrite", stage="pre_exec", run=pin_timeout))
+    policy.hooks.add(Hook(name="rewrite", stage="pre_exec", run=append_a_marker))
     verdict = await policy.admit(request("print(1)"))
     rewritten = policy.request_of(verdict)
-    assert rewritten is not None
-    assert rewritten.code.endswith("print('audited')")
+    assert (rewritten.code if rewritten else None) == "print(1)\nprint('audited')"
 
 
 async def test_shell_command_hooks_get_the_context_and_veto_by_exit_status(tmp_path: Path) -> None:

@@ -565,7 +565,8 @@ async def test_reap_orphans_removes_only_what_a_dead_process_left(runtime: Runti
             owner = root / sandbox.id / OWNER_FILE
             owner.write_text(owner.read_text().replace(str(os.getpid()), str(dead.pid), 1))
         reaped = await runtime.reap_orphans(keep={kept.id})
-        assert reaped == [orphan.id]
+        mine = {orphan.id, kept.id, alive.id}  # a stopped live server of another module may leave its own
+        assert [sandbox_id for sandbox_id in reaped if sandbox_id in mine] == [orphan.id]
         assert not await asyncio.to_thread((root / orphan.id).exists)
         assert await asyncio.to_thread((root / kept.id).exists)
         assert await asyncio.to_thread((root / alive.id).exists)

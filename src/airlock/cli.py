@@ -30,7 +30,7 @@ from airlock.errors import AirlockError, ConfigError, InvalidRequest, PolicyDeni
 from airlock.languages import COMMAND, LANGUAGES, get_language, language_for_path
 from airlock.models import ExecutionContext, ExecutionRequest, ExecutionResult, OutputChunk
 
-__all__ = ["EXIT_DENIED", "EXIT_SANDBOX_FAILED", "EXIT_TIMEOUT", "EXIT_USAGE", "main"]
+__all__ = ["EXIT_DENIED", "EXIT_SANDBOX_FAILED", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "source"]
 
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 124
@@ -105,6 +105,24 @@ def _env(pairs: list[str]) -> dict[str, str]:
     return env
 
 
+def source(file: str | None, code: str | None, language: str | None, verb: str) -> tuple[str, str]:
+    """The code of ``-c CODE``, a FILE or ``-`` (stdin), and its language: ``-l``, else the file's
+    suffix; a usage error (exit 2) when either cannot be had."""
+    if code is None and file == "-":
+        code = sys.stdin.read()
+    elif code is None and file:
+        path = Path(file)
+        if not path.is_file():
+            _fail(f"no such file: {file}", EXIT_USAGE)
+        code = path.read_text()
+        language = language or language_for_path(file).name
+    elif code is None:
+        _fail(f"nothing to {verb}: give -c CODE, a FILE, or - for stdin", EXIT_USAGE)
+    if language is None:
+        _fail("say which language with -l (it cannot be told from -c or stdin)", EXIT_USAGE)
+    return code, language if language == COMMAND else get_language(language).name
+
+
 def _request(args: argparse.Namespace) -> ExecutionRequest:
     language = args.language
     argv: list[str] | None = None
@@ -113,24 +131,10 @@ def _request(args: argparse.Namespace) -> ExecutionRequest:
         if not argv:
             _fail("-l command needs a program to run", EXIT_USAGE)
         code = ""
-    elif args.code is not None:
-        if args.file or args.args:
-            _fail("give either -c CODE or a FILE, not both", EXIT_USAGE)
-        code = args.code
-    elif args.file == "-":
-        code = sys.stdin.read()
-    elif args.file:
-        path = Path(args.file)
-        if not path.is_file():
-            _fail(f"no such file: {args.file}", EXIT_USAGE)
-        code = path.read_text()
-        language = language or language_for_path(args.file).name
     else:
-        _fail("nothing to run: give -c CODE, a FILE, or - for stdin", EXIT_USAGE)
-    if language is None:
-        _fail("say which language with -l (it cannot be told from -c or stdin)", EXIT_USAGE)
-    if language != COMMAND:
-        language = get_language(language).name
+        if args.code is not None and (args.file or args.args):
+            _fail("give either -c CODE or a FILE, not both", EXIT_USAGE)
+        code, language = source(args.file, args.code, language, "run")
     context = ExecutionContext(
         timeout_ms=None if args.timeout is None else max(1, int(args.timeout * 1000)),
         env_vars=_env(args.env),

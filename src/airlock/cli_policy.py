@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from airlock.config import load_settings
-from airlock.languages import COMMAND, get_language, language_for_path
+from airlock.languages import COMMAND
 from airlock.models import Verdict
 
 __all__ = ["COMMANDS", "EXIT_DENIED", "add_commands", "run", "verdict_json"]
@@ -41,9 +39,10 @@ def add_commands(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.policy_command == "patterns":
         return _patterns()
+    from airlock.cli import source
     from airlock.runtime import Runtime
 
-    code, language = _source(args)
+    code, language = source(args.file, args.code, args.language, "judge")
     runtime = Runtime(load_settings())
     argv = code.split("\0") if language == COMMAND else None
     verdict = runtime.policy.assess(code, language, role=args.role, argv=argv, backend=args.backend)
@@ -57,26 +56,6 @@ def run(args: argparse.Namespace) -> int:
 def verdict_json(verdict: Verdict) -> dict[str, Any]:
     """The verdict as ``policy check --json`` and ``POST /v1/policy/check`` give it."""
     return verdict.model_dump(mode="json", exclude={"audit_id"})
-
-
-def _source(args: argparse.Namespace) -> tuple[str, str]:
-    from airlock.cli import EXIT_USAGE, _fail
-
-    if args.code is not None:
-        code = args.code
-    elif args.file == "-":
-        code = sys.stdin.read()
-    elif args.file:
-        path = Path(args.file)
-        if not path.is_file():
-            _fail(f"no such file: {args.file}", EXIT_USAGE)
-        code = path.read_text()
-    else:
-        _fail("nothing to judge: give -c CODE, a FILE, or - for stdin", EXIT_USAGE)
-    language = args.language or (language_for_path(args.file).name if args.file and args.file != "-" else None)
-    if language is None:
-        _fail("say which language with -l (it cannot be told from -c or stdin)", EXIT_USAGE)
-    return code, language if language == COMMAND else get_language(language).name
 
 
 def _print(verdict: Verdict) -> None:

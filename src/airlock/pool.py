@@ -145,8 +145,8 @@ class Pool:
         if member is None:
             raise SandboxStateError(f"sandbox {sandbox.id} is not leased from pool {self.name!r}")
         sandbox.recorder = sandbox.guard = sandbox.role = sandbox.admitted = None
-        if sandbox._env.egress is not None:  # the next lease starts with no allowlist and no open tunnel
-            sandbox._env.egress.reset()
+        if sandbox.egress is not None:  # the next lease starts with no allowlist and no open tunnel
+            sandbox.egress.reset()
         self._resetting += 1
         self._spawn(self._recycle(member))
 

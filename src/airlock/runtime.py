@@ -119,8 +119,8 @@ class Runtime:
         """Hand a sandbox to callers: its executions are judged by the policy and recorded."""
         sandbox.recorder = self.record
         sandbox.guard = self.policy
-        if sandbox._env.egress is not None:
-            sandbox._env.egress.on_attempt = self._network_attempt
+        if sandbox.egress is not None:
+            sandbox.egress.on_attempt = self._network_attempt
 
     async def _network_attempt(self, attempt: EgressAttempt) -> None:
         """Every connection a sandbox's egress proxy saw, allowed or refused: the network audit log."""

@@ -37,13 +37,17 @@ from airlock.languages import COMMAND, get_language
 from airlock.models import (
     USE_DEFAULT,
     Capability,
+    ExecutionContext,
     ExecutionError,
+    ExecutionRequest,
     ExecutionResult,
     OutputChunk,
     SandboxState,
     SnapshotPolicy,
     UseDefault,
 )
+from airlock.policy.engine import rung
+from airlock.policy.secrets import StreamRedactor
 from airlock.store import utcnow
 
 if TYPE_CHECKING:
@@ -51,6 +55,7 @@ if TYPE_CHECKING:
     from airlock.config import Settings
     from airlock.models import Verdict
     from airlock.policy import Policy
+    from airlock.policy.egress import EgressProxy
     from airlock.snapshots import SnapshotInfo, SnapshotStore
 
 __all__ = ["DEFAULT_CONTEXT", "FileInfo", "OutputCallback", "Recorder", "Sandbox", "check_code"]
@@ -104,12 +109,6 @@ class _Decoder:
             text = self.decoders[stream].decode(base64.b64decode(event.get("b64", "")))
             if text:
                 self.callback(OutputChunk(stream=stream, data=text))
-
-
-def _weaker(backend: str, than: str) -> bool:
-    from airlock.policy import RUNGS
-
-    return backend in RUNGS and than in RUNGS and RUNGS.index(backend) < RUNGS.index(than)
 
 
 @dataclass
@@ -173,6 +172,11 @@ class Sandbox:
 
     def __repr__(self) -> str:
         return f"<Sandbox {self.id} {self.backend} {self.state.value}>"
+
+    @property
+    def egress(self) -> EgressProxy | None:
+        """The proxy that is this sandbox's only way out (None: it has the host's network, or none)."""
+        return self._env.egress
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -363,21 +367,18 @@ class Sandbox:
         shown = shlex.join(argv) if argv is not None else code
         if self.guard is None:
             return _Guarded(shown, env, on_output, None, None)
-        from airlock.models import ExecutionContext, ExecutionRequest
-        from airlock.policy.secrets import StreamRedactor
-
         timeout = self._settings.default_timeout_ms if isinstance(timeout_ms, UseDefault) else timeout_ms
         request = ExecutionRequest(
             code=code, argv=argv, language=language, backend=self.backend, context=ExecutionContext(timeout_ms=timeout)
         )
         verdict = admitted or await self.guard.admit(request, role=self.role, agent_id=agent_id)
-        if admitted is not None and verdict.isolation is not None and _weaker(self.backend, verdict.isolation):
+        if admitted is not None and verdict.isolation is not None and rung(self.backend) < rung(verdict.isolation):
             self.guard.forget(verdict)
             raise PolicyDenied(verdict.model_copy(update={"decision": "deny", "isolation": None}))
         role = self.guard.role(verdict.role)[1]
         secrets = self.guard.secrets
-        if self._env.egress is not None:
-            self._env.egress.allow_hosts = list(role.egress) if verdict.network else []
+        if self.egress is not None:
+            self.egress.allow_hosts = list(role.egress) if verdict.network else []
         merged = {**(env or {}), **secrets.env_for(role.secrets)}
         redactor = StreamRedactor(secrets, on_output) if on_output is not None and secrets.longest() else None
         return _Guarded(secrets.redact(shown), merged, redactor or on_output, verdict, self.guard, redactor)

@@ -30,7 +30,7 @@ from airlock.policy.hooks import Hook, HookContext, Hooks, command_hook
 from airlock.policy.limits import Buckets, in_windows
 from airlock.policy.secrets import Secrets
 
-__all__ = ["RUNGS", "AuditSink", "Policy"]
+__all__ = ["RUNGS", "AuditSink", "Policy", "rung"]
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class Policy:
             if role.backends is not None and pinned not in role.backends:
                 reasons.append(_deny("policy.backend", f"role {role_name!r} may not pin backend {pinned!r}"))
                 denied = True
-            elif _rung(pinned) < _rung(needed := self._weakest_for(risk)):
+            elif rung(pinned) < rung(needed := self._weakest_for(risk)):
                 reasons.append(_deny("policy.isolation", f"{risk.value} risk needs {needed} or stronger, not {pinned}"))
                 denied = True
             else:
@@ -201,7 +201,7 @@ class Policy:
         if risk >= Risk.HIGH:
             return self.strongest_backend
         if risk is Risk.MEDIUM:
-            return min("namespace", self.strongest_backend, key=_rung)
+            return min("namespace", self.strongest_backend, key=rung)
         return RUNGS[0]
 
     # -- the built-in hooks --------------------------------------------------------------------------
@@ -298,5 +298,6 @@ class Policy:
         await self.audit(context.audit_id, f"exec.{context.stage}", detail)
 
 
-def _rung(backend: str) -> int:
+def rung(backend: str) -> int:
+    """A backend's place on the ladder; one the ladder does not know counts as the weakest."""
     return RUNGS.index(backend) if backend in RUNGS else 0

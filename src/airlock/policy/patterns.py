@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from airlock.models import Reason, Risk
 
-__all__ = ["Findings", "Pattern", "Sample", "catalogue", "register"]
+__all__ = ["Findings", "Pattern", "Sample", "catalogue", "declare", "register"]
 
 #: (language, code): a sample for a pattern's own tests.
 Sample = tuple[str, str]
@@ -41,6 +41,13 @@ def register(*patterns: Pattern) -> None:
     for pattern in patterns:
         if _CATALOGUE.setdefault(pattern.id, pattern) is not pattern:
             raise ValueError(f"two patterns are named {pattern.id!r}")
+
+
+def declare(language: str, id_: str, risk: Risk, summary: str, *examples: str, benign: tuple[str, ...] = ()) -> Pattern:
+    """A pattern whose samples are all in ``language``, registered."""
+    pattern = Pattern(id_, risk, summary, tuple((language, e) for e in examples), tuple((language, b) for b in benign))
+    register(pattern)
+    return pattern
 
 
 def catalogue() -> dict[str, Pattern]:

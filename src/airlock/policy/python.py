@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import base64
 import codecs
+import functools
 import shlex
 import zlib
 from collections.abc import Callable, Iterator
@@ -22,18 +23,15 @@ from typing import Any
 from airlock.models import Risk
 from airlock.policy import shell, shell_rules
 from airlock.policy.paths import Place, kind
-from airlock.policy.patterns import Findings, Pattern, register
+from airlock.policy.patterns import Findings, declare
 
 __all__ = ["analyze"]
 
-P = "python"
+PYTHON = "python"
 _C, _H, _M = Risk.CRITICAL, Risk.HIGH, Risk.MEDIUM
 
 
-def _p(id_: str, risk: Risk, summary: str, *examples: str, benign: tuple[str, ...] = ()) -> Pattern:
-    pattern = Pattern(id_, risk, summary, tuple((P, e) for e in examples), tuple((P, b) for b in benign))
-    register(pattern)
-    return pattern
+_p = functools.partial(declare, PYTHON)
 
 
 UNPARSED = _p(
@@ -752,10 +750,6 @@ def _folded(reader: _Reader, node: ast.expr) -> str | None:
     """The value of a string expression when it is fully known."""
     text = _fold(reader, node)
     return None if text is None or _FOLD in text else text
-
-
-def _folds_to(reader: _Reader, node: ast.expr) -> str | None:
-    return _folded(reader, node)
 
 
 def _fold(reader: _Reader, node: ast.expr, depth: int = 0) -> str | None:

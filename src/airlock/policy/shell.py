@@ -38,13 +38,6 @@ UNPARSED = Pattern(
     examples=(("bash", "if then fi ((("),),
     benign=(("bash", "if true; then echo ok; fi"),),
 )
-DYNAMIC = Pattern(
-    "obfuscation.dynamic-command",
-    Risk.HIGH,
-    "runs a command whose name is computed when it runs",
-    examples=(("bash", "$(echo cm0K | base64 -d) -rf /tmp/x"), ("bash", 'x=$1; "$x" --force')),
-    benign=(("bash", "cmd=ls; $cmd -l"),),
-)
 SPELLED = Pattern(
     "obfuscation.command-name",
     Risk.MEDIUM,
@@ -75,7 +68,7 @@ FORK_BOMB = Pattern(
     examples=(("bash", ":(){ :|:& };:"), ("bash", "bomb() { bomb | bomb & }; bomb")),
     benign=(("bash", "fact() { local n=$1; [ $n -le 1 ] && echo 1 || echo $(( n * $(fact $((n-1))) )); }"),),
 )
-register(UNPARSED, DYNAMIC, SPELLED, NESTED, FORK_BOMB)
+register(UNPARSED, SPELLED, NESTED, FORK_BOMB)
 
 
 @dataclass
@@ -286,7 +279,7 @@ class _Reader:
         command.upstream = upstream
         self.seen.append(command)
         if command.argv and command.argv[0] is None:
-            self.findings.add(DYNAMIC, command.line)
+            self.findings.add(shell_rules.DYNAMIC, command.line)
             return
         if command.spelled:
             self.findings.add(SPELLED, command.line, str(command.name))

@@ -8,14 +8,15 @@ command itself, its pipeline (``curl | sh``), and every path it writes or reads 
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from airlock.models import Risk
-from airlock.policy.paths import SYSTEM_DIRS, Place, kind
-from airlock.policy.patterns import Findings, Pattern, register
+from airlock.policy.paths import SYSTEM_DIRS, Place, kind, normalize
+from airlock.policy.patterns import Findings, Pattern, declare, register
 
 if TYPE_CHECKING:
     from airlock.policy.shell import Command
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["SHELLS", "assignment", "conclude", "is_top", "judge", "read", "written"]
 
 Nested = Callable[[str, int], None]
-B = "bash"
+BASH = "bash"
 
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "fish", "tcsh", "csh"})
 _INTERPRETERS = frozenset({"python", "python3", "python2", "perl", "ruby", "php", "node", "nodejs", "lua", "tclsh"})
@@ -80,10 +81,7 @@ _MINERS = frozenset(
 )
 
 
-def _p(id_: str, risk: Risk, summary: str, *examples: str, benign: tuple[str, ...] = ()) -> Pattern:
-    pattern = Pattern(id_, risk, summary, tuple((B, e) for e in examples), tuple((B, b) for b in benign))
-    register(pattern)
-    return pattern
+_p = functools.partial(declare, BASH)
 
 
 C, H, M = Risk.CRITICAL, Risk.HIGH, Risk.MEDIUM
@@ -548,6 +546,16 @@ PROC_ROOT = _p(
 )
 
 
+DYNAMIC = Pattern(
+    "obfuscation.dynamic-command",
+    Risk.HIGH,
+    "runs a command whose name is computed when it runs",
+    examples=(("bash", "$(echo cm0K | base64 -d) -rf /tmp/x"), ("bash", 'x=$1; "$x" --force')),
+    benign=(("bash", "cmd=ls; $cmd -l"),),
+)
+register(DYNAMIC)
+
+
 # -- judging one command ------------------------------------------------------------------------------
 def judge(command: Command, findings: Findings, nested: Nested) -> None:
     """Check one command (and those it runs) against the catalogue."""
@@ -556,19 +564,13 @@ def judge(command: Command, findings: Findings, nested: Nested) -> None:
         name = _base(argv[0]) if argv and argv[0] is not None else None
         if name is None:
             if argv:
-                findings.add(_dynamic(), command.line)
+                findings.add(DYNAMIC, command.line)
             return
         _check(name, argv[1:], command, findings, nested)
         inner = _unwrap(name, argv[1:])
         if inner is None:
             return
         argv = inner
-
-
-def _dynamic() -> Pattern:
-    from airlock.policy.shell import DYNAMIC
-
-    return DYNAMIC
 
 
 def _check(name: str, args: list[str | None], command: Command, findings: Findings, nested: Nested) -> None:
@@ -651,8 +653,6 @@ def _delete(target: str, recursive: bool, command: Command, findings: Findings) 
 
 def is_top(target: str) -> bool:
     """``/etc``, ``/usr/*``, ``~``, ``/home/bob``: a whole system tree or a home."""
-    from airlock.policy.paths import normalize
-
     path = normalize(target).rstrip("*").rstrip("/") or "/"
     return path in _TOPS or path in ("/~", "/root") or (path.startswith("/home") and path.count("/") <= 2)
 
@@ -731,7 +731,7 @@ def _always(pattern: Pattern, unless: Callable[[list[str]], bool] = lambda w: Fa
 
 
 def _kill(words: list[str], args: list[str | None], command: Command, findings: Findings, nested: Nested) -> None:
-    if "-1" in words[-1:] or "-1" in _operands(args)[-1:] or (words and words[-1] == "-1"):
+    if words[-1:] == ["-1"]:  # kill -9 -1: every process it may signal
         findings.add(KILL_ALL, command.line, shlex.join(words))
 
 
