@@ -40,6 +40,7 @@ from conftest import LiveServer
 #: reset: what a pool does to its own; boot_ms: timings taken on the host.
 LOCAL_ONLY = {"ping", "make_dir", "workspace_path", "reset", "boot_ms"}
 LOCAL_ONLY |= {"forget_snapshots"}  # what a pool does to its own
+LOCAL_ONLY |= {"egress"}  # the host-side proxy object; over REST the policy's verdict says what it allowed
 
 
 @pytest.fixture
