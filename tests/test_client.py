@@ -41,6 +41,7 @@ from conftest import LiveServer
 LOCAL_ONLY = {"ping", "make_dir", "workspace_path", "reset", "boot_ms"}
 LOCAL_ONLY |= {"forget_snapshots"}  # what a pool does to its own
 LOCAL_ONLY |= {"egress"}  # the host-side proxy object; over REST the policy's verdict says what it allowed
+LOCAL_ONLY |= {"services_dir", "services_path", "owner"}  # host-side: a model bridge's socket folder and its uid
 
 
 @pytest.fixture

@@ -123,6 +123,15 @@ async def test_no_context_runs_fresh(sandbox: Sandbox) -> None:
     assert error_name(result) == "NameError"
 
 
+async def test_an_exec_s_env_holds_only_for_that_exec_in_a_python_context(sandbox: Sandbox) -> None:
+    """A secret or a bridge token given to one exec is gone from the REPL before the next one; the
+    context's own changes to other variables stay."""
+    code = "import os; os.environ['MINE'] = 'kept'; print(os.environ.get('GIVEN'))"
+    assert (await sandbox.exec(code, env={"GIVEN": "s3cret"})).stdout == "s3cret\n"
+    result = await sandbox.exec("import os; print(os.environ.get('GIVEN'), os.environ.get('MINE'))")
+    assert result.stdout == "None kept\n"
+
+
 async def test_named_contexts_are_independent(sandbox: Sandbox) -> None:
     await sandbox.exec("x = 'a'", context="a")
     await sandbox.exec("x = 'b'", context="b")

@@ -33,15 +33,7 @@ MINIMUM_SAMPLES = 150
 MAX_FALSE_POSITIVE_RATE = 0.02
 #: Malicious samples the analysis does not catch yet, and why: each is an expected failure (strict:
 #: one that starts being caught must leave this list), and the only misses the rates allow.
-KNOWN_MISSES = {
-    "060-download-runpy.py": "a download run through runpy: no data flow from urlretrieve to runpy",
-    "147-proc-environ-scan.py": "/proc/<pid>/environ built from a loop over os.listdir: the path never folds",
-    "158-tar-home-post.py": "the home directory tarred in memory and posted: no flow from tarfile to urlopen",
-    "159-passwd-upload.py": "reading /etc/passwd is allowed; uploading it is a data flow not followed",
-    "160-dns-exfil.py": "exfiltration through DNS lookups looks like ordinary name resolution",
-    "188-kill-every-pid.py": "os.kill of each pid listed in /proc: the pids are not known statically",
-    "219-dict-dispatch-os.py": "os.system stored in a dict and called through it: no flow through containers",
-}
+KNOWN_MISSES: dict[str, str] = {}  # sample name -> why the analysis misses it (a strict xfail)
 
 
 def samples(kind: str) -> list[Path]:

@@ -133,9 +133,10 @@ def host_usr_local() -> set[str]:
         return set()
 
 
-def owners(root: Path) -> set[int]:
-    """Who owns each path under ``root``, links not followed."""
-    return {os.lstat(os.path.join(top, name)).st_uid for top, dirs, files in os.walk(root) for name in dirs + files}
+def owners(root: Path, besides: Path | None = None) -> set[int]:
+    """Who owns each path under ``root`` but ``besides``, links not followed."""
+    paths = [os.path.join(top, name) for top, dirs, files in os.walk(root) for name in dirs + files]
+    return {os.lstat(path).st_uid for path in paths if besides is None or path != str(besides)}
 
 
 # -- what a snapshot covers ----------------------------------------------------------------------------
@@ -361,7 +362,10 @@ async def test_a_reopened_sandbox_keeps_tmp_and_usr_local_under_its_new_uid(
         assert await sh(reopened, "cat /tmp/note") == "kept\n"
         assert await imports(reopened)
         assert await tmp_size_mb(reopened) == LIMITS.tmpfs_mb
-        assert owners(environment.root) == {environment.uid}
+        # All of it is the new uid's but the services folder, Airlock's (the code cannot write there).
+        services = environment.services_dir
+        assert owners(environment.root, besides=services) == {environment.uid}
+        assert (services.stat().st_uid, os.listdir(services)) == (os.geteuid(), [])
         assert (host_dir.stat().st_uid, (host_dir / "host-file").stat().st_uid) == (0, 0)
         await reopened.destroy()
     assert mounts_under(environment.root) == []

@@ -9,6 +9,9 @@
     airlock sandbox | files | history ...    talk to a server (AIRLOCK_URL): see airlock.cli_remote
     airlock audit verify | tail              the audit log, hash-chained: see airlock.cli_audit
     airlock policy check FILE                the policy's verdict, nothing run: see airlock.cli_policy
+    airlock chat [-m MESSAGE]                talk with a model whose code runs in a sandbox: airlock.cli_chat
+    airlock rlm --context FILE --query Q     a Recursive Language Model run: airlock.cli_rlm
+    airlock commands list | show | run NAME  markdown commands: see airlock.cli_commands
 
 Exit codes of ``run``: the code's own exit code; 2 bad usage; 124 timed out; 125 the sandbox
 failed (could not start, died, backend unavailable); 126 denied by the policy; 128+N killed by
@@ -65,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", help="pin the isolation backend (default: the rung the policy picks)")
     run.add_argument("--role", help="the policy role to run as (default: the policy's default_role)")
 
-    serve = sub.add_parser("serve", help="run the REST server (until SIGTERM or Ctrl-C)")
+    serve = sub.add_parser("serve", help="run the REST server (until SIGTERM or Ctrl-C; SIGHUP reloads the policy)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8080)")
 
@@ -75,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     create_key.add_argument("--name", required=True)
     create_key.add_argument("--tenant", help="whose sandboxes the key reaches (default: the name)")
     create_key.add_argument("--admin", action="store_true", help="may also manage the warm pools every tenant shares")
+    create_key.add_argument("--role", help="the policy role its executions are judged for (default: default_role)")
     keys_sub.add_parser("list", help="the keys (names and tenants, never the keys)")
 
     doctor = sub.add_parser("doctor", help="which backends and languages work on this host, and why not")
@@ -82,11 +86,21 @@ def _parser() -> argparse.ArgumentParser:
     languages = sub.add_parser("languages", help="the languages Airlock runs")
     languages.add_argument("--json", action="store_true")
 
-    from airlock import cli_audit, cli_policy, cli_remote  # here, not at the top: they import this module's helpers
+    from airlock import (  # here: they import this module's helpers
+        cli_audit,
+        cli_chat,
+        cli_commands,
+        cli_policy,
+        cli_remote,
+        cli_rlm,
+    )
 
     cli_remote.add_commands(sub)  # sandbox, files, history: through a server
     cli_audit.add_commands(sub)  # audit verify, audit tail: this machine's audit log
     cli_policy.add_commands(sub)  # policy check, policy patterns
+    cli_chat.add_commands(sub)  # chat: a model whose code runs in a sandbox of its own
+    cli_rlm.add_commands(sub)  # rlm, rlm replay: Recursive Language Model runs
+    cli_commands.add_commands(sub)  # commands list, show, validate, run: markdown commands
     return parser
 
 
@@ -183,16 +197,25 @@ async def _keys(args: argparse.Namespace) -> int:
     from airlock.server.auth import create_key
     from airlock.store.sqlite import SQLiteStore
 
-    async with SQLiteStore(load_settings().database) as store:
+    settings = load_settings()
+    if args.keys_command == "create" and args.role is not None and args.role not in settings.policy.roles:
+        _fail(
+            f"the policy has no role {args.role!r} (it has {', '.join(sorted(settings.policy.roles))}); "
+            f"declare [policy.roles.{args.role}] in {settings.config_file} first",
+            EXIT_USAGE,
+        )
+    async with SQLiteStore(settings.database) as store:
         if args.keys_command == "create":
-            key, record = await create_key(store, args.name, args.tenant, admin=args.admin)
+            key, record = await create_key(store, args.name, args.tenant, admin=args.admin, role=args.role)
             print(key)
-            role = "an admin key" if record.admin else "key"
-            print(f"{role} {record.id} for tenant {record.tenant!r}; it is shown this once", file=sys.stderr)
+            kind = "an admin key" if record.admin else "key"
+            role = f", role {record.role!r}" if record.role else ""
+            print(f"{kind} {record.id} for tenant {record.tenant!r}{role}; it is shown this once", file=sys.stderr)
         else:
             for record in await store.list_keys():
                 print(
                     f"{record.id}  {record.name:<20} tenant={record.tenant}  created={record.created_at:%Y-%m-%d %H:%M}"
+                    + (f"  role={record.role}" if record.role else "")
                     + ("  admin" if record.admin else "")
                 )
     return 0
@@ -241,8 +264,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "keys":
             return asyncio.run(_keys(args))
-        from airlock import cli_audit, cli_policy, cli_remote
+        from airlock import cli_audit, cli_chat, cli_commands, cli_policy, cli_remote, cli_rlm
 
+        if args.command in cli_commands.COMMANDS:
+            return cli_commands.run(args)
+
+        if args.command in cli_chat.COMMANDS:
+            return cli_chat.run(args)
+        if args.command in cli_rlm.COMMANDS:
+            return cli_rlm.run(args)
         if args.command in cli_policy.COMMANDS:
             return cli_policy.run(args)
         if args.command in cli_remote.COMMANDS:

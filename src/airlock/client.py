@@ -40,6 +40,8 @@ from airlock.errors import (
     FileOperationError,
     FileTooLarge,
     InvalidRequest,
+    ModelError,
+    ModelNotConfigured,
     PathOutsideWorkspace,
     PolicyDenied,
     PoolExhausted,
@@ -54,6 +56,7 @@ from airlock.errors import (
     SnapshotNotFound,
     UnknownLanguage,
 )
+from airlock.llm.chat import ChatTurn
 from airlock.models import (
     USE_DEFAULT,
     ExecutionResult,
@@ -99,6 +102,8 @@ _ERRORS: dict[str, type[AirlockError]] = {
     "pool_exists": ConfigError,
     "snapshot_not_found": SnapshotNotFound,
     "snapshot_failed": SnapshotError,
+    "model_not_configured": ModelNotConfigured,
+    "model_failed": ModelError,
 }
 
 
@@ -321,6 +326,24 @@ class AsyncClient:
         reply = await self._request("POST", "/v1/policy/check", json={k: v for k, v in body.items() if v is not None})
         return Verdict.model_validate(reply.json())
 
+    # -- agent chat ---------------------------------------------------------------------------------
+    async def chat(
+        self, agent_id: str, message: str, *, model: str | None = None, max_steps: int | None = None
+    ) -> ChatTurn:
+        """Send ``message`` to the agent's conversation on the server (made on first use): the model
+        answers, its code runs in the agent's own sandbox there; the final reply and every step.
+        The server bounds each model call and each block, so the reply is awaited without a limit."""
+        body = {"message": message, "model": model, "max_steps": max_steps}
+        path = f"/v1/agents/{_segment(agent_id)}/chat"
+        timeout = httpx.Timeout(self.timeout, read=None)
+        given = {key: value for key, value in body.items() if value is not None}
+        reply = await self._request("POST", path, json=given, timeout=timeout)
+        return ChatTurn.model_validate(reply.json())
+
+    async def end_chat(self, agent_id: str) -> None:
+        """End the agent's conversation and destroy its sandbox (``SandboxNotFound`` if it has none)."""
+        await self._request("DELETE", f"/v1/agents/{_segment(agent_id)}/chat")
+
     # -- warm pools ---------------------------------------------------------------------------------
     async def pools(self) -> list[PoolInfo]:
         """The server's warm pools: settings, sandboxes by state, counters, boot-phase times."""
@@ -470,6 +493,13 @@ class Client:
     def check_policy(self, code: str = "", language: str = "python", **options: Any) -> Verdict:
         """``AsyncClient.check_policy``, blocking."""
         return self._call(self._client.check_policy, code, language, **options)
+
+    def chat(self, agent_id: str, message: str, **options: Any) -> ChatTurn:
+        """``AsyncClient.chat``, blocking."""
+        return self._call(self._client.chat, agent_id, message, **options)
+
+    def end_chat(self, agent_id: str) -> None:
+        self._call(self._client.end_chat, agent_id)
 
     def pools(self) -> list[PoolInfo]:
         return self._call(self._client.pools)

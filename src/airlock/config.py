@@ -11,10 +11,11 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from airlock.errors import ConfigError
+from airlock.llm.prices import ModelPrice
 from airlock.models import (
     DEFAULT_MAX_OUTPUT_BYTES,
     DEFAULT_TIMEOUT_MS,
@@ -26,7 +27,9 @@ from airlock.policy.config import PolicyConfig
 
 __all__ = [
     "BackendName",
+    "CommandsConfig",
     "HistoryConfig",
+    "LlmConfig",
     "NamespaceConfig",
     "ProcessConfig",
     "ServerConfig",
@@ -96,6 +99,77 @@ class HistoryConfig(BaseModel):
     max_records: int | None = Field(100_000, ge=1, description="per tenant, the newest kept; null keeps all")
 
 
+class LlmConfig(BaseModel):
+    """``[llm]``: the model endpoint that agent chat and the RLM loop call (``airlock.llm.client``).
+
+    The API key is a secret: it is never logged, never shown in a repr or an error, and never enters a
+    sandbox. Keep it out of the file with ``api_key_env`` (the name of an env var holding it) or
+    ``api_key_file`` (a file holding it); ``api_key`` itself (or ``AIRLOCK_LLM__API_KEY``) wins over both.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    provider: Literal["openai", "ollama"] = Field(
+        "openai", description="'openai': any OpenAI-compatible chat-completions server; 'ollama': /api/chat"
+    )
+    base_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="e.g. https://api.openai.com/v1 (openai) or http://127.0.0.1:11434 (ollama)",
+    )
+    model: str | None = Field(None, min_length=1, description="the default model, e.g. gpt-5-mini")
+    sub_model: str | None = Field(None, min_length=1, description="for sub-calls (llm_query); default: model")
+    api_key: SecretStr | None = None
+    api_key_env: str | None = Field(None, min_length=1, description="an env var that holds the API key")
+    api_key_file: Path | None = Field(None, description="a file that holds the API key (surrounding space ignored)")
+    timeout_s: float = Field(120.0, gt=0, description="each HTTP request, connecting to the last byte")
+    max_retries: int = Field(3, ge=0, description="retries on 429, 5xx, connection errors and timeouts")
+    backoff_base_s: float = Field(0.5, ge=0, description="the first retry waits up to this (full jitter)")
+    backoff_cap_s: float = Field(30.0, ge=0, description="no wait between retries is longer")
+    retry_after_cap_s: float = Field(60.0, ge=0, description="a server's Retry-After is honoured up to this")
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="USD per million tokens by model; over airlock.llm.prices' list prices"
+    )
+
+    def resolve_api_key(self) -> str | None:
+        """The key from ``api_key``, else the env var ``api_key_env`` names, else ``api_key_file``."""
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        if self.api_key_env is not None:
+            if not os.environ.get(self.api_key_env):
+                raise ConfigError(f"llm.api_key_env names {self.api_key_env!r}, which is not set or empty")
+            return os.environ[self.api_key_env]
+        if self.api_key_file is not None:
+            try:
+                return self.api_key_file.expanduser().read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read llm.api_key_file {str(self.api_key_file)!r}: {exc.strerror}") from exc
+        return None
+
+
+class CommandsConfig(BaseModel):
+    """``[commands]``: where markdown commands are found (``airlock.commands``), and the thesaurus that
+    ``knowledge_graph_required`` is checked against.
+
+    Folders, in order (an earlier one wins a duplicate name, and the later file is reported): the
+    project's ``commands/`` (shipped with Airlock, when it runs from a checkout), ``$AIRLOCK_HOME/commands``,
+    then ``dirs``. A folder that does not exist is skipped."""
+
+    model_config = ConfigDict(extra="forbid")
+    builtin: bool = Field(True, description="include the commands shipped in the project's commands/ folder")
+    dirs: list[Path] = Field(default_factory=list, description="more folders of *.md commands, scanned recursively")
+    max_depth: int = Field(10, ge=0, description="how deep below each folder the scan goes")
+    thesaurus: Path | None = Field(
+        None,
+        description="a thesaurus (Terraphim JSON, or a folder of markdown concept files) for "
+        "knowledge_graph_required; default: the project's commands/thesaurus.json when builtin is on and it is there. "
+        "Without one, a command that requires concepts is refused",
+    )
+    strictness: Literal["permissive", "normal", "strict"] = Field(
+        "normal", description="how strictly a command's request is checked against the thesaurus"
+    )
+    max_retries: int = Field(3, ge=0, description="rephrasings a model is offered before a refusal escalates")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIRLOCK_", env_nested_delimiter="__", extra="forbid")
 
@@ -120,6 +194,8 @@ class Settings(BaseSettings):
     )
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    llm: LlmConfig = Field(default_factory=LlmConfig)
+    commands: CommandsConfig = Field(default_factory=CommandsConfig)
     max_snapshots: int = Field(10, ge=1, description="per sandbox; past it, the oldest unpinned snapshot goes")
     use_pools: bool = Field(
         True, description="executions reuse reset sandboxes from pools; false: a fresh sandbox for each"

@@ -7,10 +7,13 @@ requests that cannot be carried out. Leaves also inherit the matching builtin, s
 
     AirlockError
     ├── ConfigError (ValueError)              settings that cannot be used
+    │   └── DefinitionError                   a command file that cannot be used; each problem with file and line
     ├── InvalidRequest (ValueError)           nothing was run
     │   ├── UnknownLanguage
     │   ├── EmptyCode
-    │   └── CodeTooLarge
+    │   ├── CodeTooLarge
+    │   ├── ParameterError                    a command's parameters do not fit its definition
+    │   └── ConceptsMissing                   a command's request misses its required knowledge-graph concepts
     ├── BackendUnavailable (RuntimeError)     this host cannot run that backend; says what to install
     ├── SandboxError (RuntimeError)
     │   ├── SandboxStateError                 an illegal lifecycle transition (exec on a stopped sandbox)
@@ -25,6 +28,7 @@ requests that cannot be carried out. Leaves also inherit the matching builtin, s
     ├── ExecutionFailed                       opt-in: ``result.raise_for_error()``
     │   └── ExecutionTimeout (TimeoutError)
     ├── SandboxNotFound (LookupError)         the server has no such sandbox (for this API key)
+    ├── CommandNotFound (LookupError)         no markdown command of that name or alias
     ├── PoolNotFound (LookupError)            no pool of that name
     ├── SnapshotNotFound (LookupError)        no snapshot of that id for that sandbox
     ├── SnapshotError                         a snapshot that cannot be taken or restored (``partial``:
@@ -33,7 +37,9 @@ requests that cannot be carried out. Leaves also inherit the matching builtin, s
     ├── AuthenticationError (PermissionError) the server refused the API key, or none was sent
     ├── PolicyDenied (PermissionError)        the policy refused the request; ``verdict`` says why
     ├── RateLimited                           a per-tenant limit of the server; ``retry_after`` seconds
-    └── ServerUnavailable (ConnectionError)   no server answers at that URL (start one: ``airlock serve``)
+    ├── ServerUnavailable (ConnectionError)   no server answers at that URL (start one: ``airlock serve``)
+    └── ModelError (RuntimeError)             a model call failed for good (after its retries);
+        └── ModelNotConfigured                no model endpoint is configured (``[llm]``)
 """
 
 from __future__ import annotations
@@ -49,14 +55,20 @@ __all__ = [
     "AuthenticationError",
     "BackendUnavailable",
     "CodeTooLarge",
+    "CommandNotFound",
+    "ConceptsMissing",
     "ConfigError",
     "ControlTimeout",
+    "DefinitionError",
     "EmptyCode",
     "ExecutionFailed",
     "ExecutionTimeout",
     "FileOperationError",
     "FileTooLarge",
     "InvalidRequest",
+    "ModelError",
+    "ModelNotConfigured",
+    "ParameterError",
     "PathOutsideWorkspace",
     "PolicyDenied",
     "PoolExhausted",
@@ -98,6 +110,37 @@ class EmptyCode(InvalidRequest):
 
 class CodeTooLarge(InvalidRequest):
     pass
+
+
+class DefinitionError(ConfigError):
+    """A markdown command file that cannot be used. ``problems`` are (line, message) pairs, the line
+    1-based in ``path`` (None: the file as a whole); the message names both."""
+
+    def __init__(self, path: str, problems: list[tuple[int | None, str]]) -> None:
+        self.path, self.problems = path, problems
+        super().__init__("\n".join(f"{path}:{line}: {text}" if line else f"{path}: {text}" for line, text in problems))
+
+
+class ParameterError(InvalidRequest):
+    pass
+
+
+class ConceptsMissing(InvalidRequest):
+    """The request of a command with ``knowledge_graph_required`` does not touch its concepts:
+    ``feedback`` says how to rephrase; ``missing`` the concepts not found."""
+
+    def __init__(self, message: str, *, missing: list[str], feedback: str, retry: bool, escalate: bool) -> None:
+        super().__init__(message)
+        self.missing, self.feedback, self.retry, self.escalate = missing, feedback, retry, escalate
+
+
+class CommandNotFound(AirlockError, LookupError):
+    """No command of that name or alias; ``suggestions`` are the names closest to it."""
+
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"no command {name!r}{hint}")
+        self.name, self.suggestions = name, suggestions
 
 
 class BackendUnavailable(AirlockError, RuntimeError):
@@ -219,6 +262,20 @@ class RateLimited(AirlockError):
 
 
 class ServerUnavailable(AirlockError, ConnectionError):
+    pass
+
+
+class ModelError(AirlockError, RuntimeError):
+    """A model call that failed for good: ``status`` is the last HTTP status (None: no answer),
+    ``attempts`` how many tries were made."""
+
+    def __init__(self, message: str, *, status: int | None = None, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
+
+
+class ModelNotConfigured(ModelError):
     pass
 
 

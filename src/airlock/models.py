@@ -23,6 +23,7 @@ __all__ = [
     "USE_DEFAULT",
     "BootTimes",
     "Capability",
+    "Declared",
     "ExecutionContext",
     "ExecutionError",
     "ExecutionRequest",
@@ -144,6 +145,12 @@ class ExecutionRequest(_Model):
     backend: str | None = None
     repl_context: str | None = Field(None, description="name of a persistent REPL context; None runs fresh")
     pool: str | None = Field(None, description="run in a sandbox of this pool; default: the pool that fits")
+    declared: Declared = Field(default_factory=lambda: Declared())
+    limits: SandboxLimits | None = Field(
+        None,
+        description="a sandbox of these limits is made for it (no pool); the role's max_memory_mb applies, "
+        "and limits.network (the host's network) must not be more than the settings give",
+    )
 
 
 class ExecutionError(_Model):
@@ -193,6 +200,21 @@ class Reason(_Model):
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""
         return f"{where}{self.message} [{self.pattern}, {self.risk.value}]"
+
+
+class Declared(_Model):
+    """What a request says of itself before it is analysed (a markdown command's frontmatter). It can
+    only make the request stricter: the verdict's risk is at least ``risk`` and at least each of
+    ``reasons``' (floors, never ceilings: the code is analysed all the same), and ``network=False``
+    gives up the egress that the role would allow."""
+
+    risk: Risk = Risk.LOW
+    network: bool = True
+    reasons: list[Reason] = Field(
+        default_factory=list,
+        description="findings its maker made of it (a markdown command: the analysis of its script with "
+        "the values inlined), added to the verdict's reasons",
+    )
 
 
 class Verdict(_Model):

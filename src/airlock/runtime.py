@@ -26,11 +26,11 @@ from typing import Any
 from airlock.backends import Backend, create_backend
 from airlock.backends.base import OWNER_FILE
 from airlock.config import Settings, load_settings
-from airlock.errors import AirlockError, BackendUnavailable, EmptyCode, SandboxStateError
+from airlock.errors import AirlockError, BackendUnavailable, EmptyCode, InvalidRequest, SandboxStateError
 from airlock.history import LOCAL_TENANT, History
 from airlock.languages import COMMAND, get_language
 from airlock.models import ExecutionRequest, ExecutionResult, SandboxLimits, SandboxState, new_ulid
-from airlock.policy import RUNGS, Policy
+from airlock.policy import RUNGS, Policy, PolicyConfig
 from airlock.policy.audit import AuditLog
 from airlock.policy.egress import EgressAttempt
 from airlock.pool import Pool, Pools
@@ -65,13 +65,7 @@ class Runtime:
         if self.settings.history.record:
             self.history = History(SQLiteStore(self.settings.database), self.settings.history, lazy=True)
         #: Judges every execution of this runtime's sandboxes before it runs (``settings.policy``).
-        self.policy = Policy(
-            self.settings.policy,
-            default_backend=self.settings.backend,
-            strongest_backend=self.strongest_backend,
-            max_code_bytes=self.settings.max_code_bytes,
-            audit=self._audit,
-        )
+        self.policy = self._policy(self.settings.policy)
         #: The hash-chained audit log (``airlock audit verify``), in ``settings.database``; opened on first use.
         self.audit: AuditLog | None = None
         self._audit_opening = asyncio.Lock()
@@ -128,9 +122,29 @@ class Runtime:
         action = "network.connect" if attempt.allowed else "network.refused"
         await self._audit(new_ulid(), action, {"sandbox_id": attempt.sandbox_id, "allowed": attempt.allowed, **detail})
 
-    def reload_policy(self) -> None:
-        """Read the policy from the settings file again (roles, limits, hooks, secrets)."""
-        self.policy.load(load_settings().policy)
+    def _policy(self, config: PolicyConfig) -> Policy:
+        return Policy(
+            config,
+            default_backend=self.settings.backend,
+            strongest_backend=self.strongest_backend,
+            max_code_bytes=self.settings.max_code_bytes,
+            audit=self._audit,
+        )
+
+    def reload_policy(self, config: PolicyConfig | None = None) -> Policy:
+        """Put a new policy in force: ``config``, else the settings file's ``[policy]`` read again
+        (roles, limits, hooks, secrets); ``ConfigError`` when it is invalid, and the old one stays.
+
+        The policy is swapped whole, never changed in place: an execution already admitted finishes
+        under the policy that admitted it (its hooks, secrets and redaction); the next ones, in every
+        sandbox of this runtime, are judged by the new one. Rate buckets carry over."""
+        policy = self._policy(config if config is not None else load_settings().policy)
+        policy.buckets = self.policy.buckets
+        self.policy = policy
+        for sandbox in self._sandboxes.values():
+            if sandbox.guard is not None:
+                sandbox.guard = policy
+        return policy
 
     def backend(self, name: str | None = None) -> Backend:
         """The named backend (default: the configured one), checked to run on this host."""
@@ -309,18 +323,25 @@ class Runtime:
         and ``result.verdict`` holds the verdict and its audit id.
         ``on_output`` receives the output as it is produced (the result holds it too, capped).
         Output past the inline cap is copied to ``$AIRLOCK_HOME/outputs`` unless ``keep_output`` is
-        False (then the result only says it was truncated)."""
+        False (then the result only says it was truncated). ``request.declared`` can only make it
+        stricter (its risk is a floor under the analysis; ``network=False`` drops the role's egress);
+        ``request.limits`` get a sandbox made for it, within the role's ``max_memory_mb``."""
         if request.pool is not None and "language" not in request.model_fields_set:  # the pool's language
             request = request.model_copy(update={"language": self.pools.get(request.pool).config.template.language})
         self._validate(request)
-        verdict = await self.policy.admit(request, role=role, agent_id=agent_id)
-        request = self.policy.request_of(verdict) or request  # a pre_exec hook may rewrite it
+        policy = self.policy  # the one that admits it judges it to the end, whatever a reload does
+        if request.limits is not None:
+            policy.check_limits(role, request.limits.memory_mb)
+        verdict = await policy.admit(request, role=role, agent_id=agent_id)
+        if not request.declared.network:
+            verdict.network = False  # the request gave up the egress its role would allow
+        request = policy.request_of(verdict) or request  # a pre_exec hook may rewrite it
         try:
             sandbox, pool = await self._acquire(request.model_copy(update={"backend": verdict.isolation}))
         except BaseException:
-            self.policy.forget(verdict)
+            policy.forget(verdict)
             raise
-        sandbox.role, sandbox.admitted = role, verdict
+        sandbox.guard, sandbox.role, sandbox.admitted = policy, role, verdict
         try:
             result = await self._run(sandbox, request, on_output, agent_id)
             if keep_output:
@@ -340,6 +361,10 @@ class Runtime:
 
     def _validate(self, request: ExecutionRequest) -> None:
         """Reject what cannot run before a sandbox is spent on it."""
+        if request.limits is not None and request.pool is not None:
+            raise InvalidRequest("a request with limits of its own runs in a sandbox made for it, not in a pool")
+        if request.limits is not None and request.limits.network and not self.settings.limits.network:
+            raise InvalidRequest("a request may not ask for the host's network (limits.network)")
         if request.language == COMMAND:
             if not request.argv:
                 raise EmptyCode("a command needs a non-empty argv")
@@ -352,6 +377,9 @@ class Runtime:
         """A sandbox for the request, and the pool it goes back to: the pool the request names, the
         one that fits (``use_pools``), or none (a sandbox made for it)."""
         language = "bash" if request.language == COMMAND else request.language
+        if request.limits is not None:
+            sandbox = await self.create_sandbox(language=language, backend=request.backend, limits=request.limits)
+            return sandbox, None
         if request.pool is not None:
             pool = self.pools.get(request.pool)
         elif self.settings.use_pools:

@@ -197,6 +197,22 @@ class Sandbox:
         """Where the workspace lives on the host (for the host's eyes only)."""
         return str(self._env.workspace)
 
+    @property
+    def services_dir(self) -> Path:
+        """The host folder of the host's services to this sandbox (Unix sockets its code may connect
+        to, not write); emptied by ``reset``, untouched by snapshots and restores."""
+        return self._env.services_dir
+
+    @property
+    def services_path(self) -> str:
+        """Where the sandbox's code sees ``services_dir`` (its ``AIRLOCK_SERVICES``)."""
+        return self._env.services_path
+
+    @property
+    def owner(self) -> tuple[int, int] | None:
+        """The host (uid, gid) the sandbox's code runs as, when not the process running Airlock."""
+        return self._env.owner
+
     # -- lifecycle ----------------------------------------------------------------------------------
     def _move(self, target: SandboxState) -> None:
         if target not in _TRANSITIONS[self.state]:
@@ -364,24 +380,25 @@ class Sandbox:
         """Ask the policy (``PolicyDenied`` when it refuses); what it allows runs with the role's
         secrets in its env, its egress allowlist, and outputs redacted of those secrets."""
         admitted, self.admitted = self.admitted, None
+        guard = self.guard  # the policy that admits it judges it to the end, whatever a reload does
         shown = shlex.join(argv) if argv is not None else code
-        if self.guard is None:
+        if guard is None:
             return _Guarded(shown, env, on_output, None, None)
         timeout = self._settings.default_timeout_ms if isinstance(timeout_ms, UseDefault) else timeout_ms
         request = ExecutionRequest(
             code=code, argv=argv, language=language, backend=self.backend, context=ExecutionContext(timeout_ms=timeout)
         )
-        verdict = admitted or await self.guard.admit(request, role=self.role, agent_id=agent_id)
+        verdict = admitted or await guard.admit(request, role=self.role, agent_id=agent_id)
         if admitted is not None and verdict.isolation is not None and rung(self.backend) < rung(verdict.isolation):
-            self.guard.forget(verdict)
+            guard.forget(verdict)
             raise PolicyDenied(verdict.model_copy(update={"decision": "deny", "isolation": None}))
-        role = self.guard.role(verdict.role)[1]
-        secrets = self.guard.secrets
+        role = guard.role(verdict.role)[1]
+        secrets = guard.secrets
         if self.egress is not None:
             self.egress.allow_hosts = list(role.egress) if verdict.network else []
         merged = {**(env or {}), **secrets.env_for(role.secrets)}
         redactor = StreamRedactor(secrets, on_output) if on_output is not None and secrets.longest() else None
-        return _Guarded(secrets.redact(shown), merged, redactor or on_output, verdict, self.guard, redactor)
+        return _Guarded(secrets.redact(shown), merged, redactor or on_output, verdict, guard, redactor)
 
     async def stream(
         self, code: str, language: str | None = None, **kwargs: Any
@@ -514,9 +531,15 @@ class Sandbox:
 
     async def reset(self) -> bool:
         """Make the sandbox as new: every process killed, REPL contexts gone, workspace and scratch
-        space emptied, ``env`` cleared. False if something could not be removed."""
+        space emptied, no service socket left, ``env`` cleared. False if something could not be
+        removed."""
         reply = await self._request("reset", {})
         self.env = {}
+        try:
+            await asyncio.to_thread(self._env.reset_services)
+        except OSError as exc:
+            logger.warning("sandbox %s: reset could not empty its services folder: %s", self.id, exc)
+            return False
         if reply["left"]:
             logger.warning("sandbox %s: reset could not remove %d paths", self.id, len(reply["left"]))
         return not reply["left"]

@@ -66,6 +66,9 @@ def _python_worker() -> None:  # pragma: no cover - runs in the forked worker
     namespace: dict[str, Any] = {"__name__": "__main__"}
     for line in os.fdopen(3, "rb"):
         job = loads(line.decode())
+        # The job's env holds only for the job: a secret or a bridge token given to one exec is
+        # gone before the next (the context's own os.environ changes to other names persist).
+        before = {name: os.environ.get(name) for name in job["env"]}
         os.environ.update(job["env"])
         if job["cwd"]:
             os.chdir(job["cwd"])
@@ -74,6 +77,11 @@ def _python_worker() -> None:  # pragma: no cover - runs in the forked worker
         os.close(stdin)
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
         code, error = run_python_source(job["code"], namespace)
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         os.write(4, (dumps({"exit_code": code, "error": error}) + "\n").encode())
     os._exit(0)
 

@@ -37,6 +37,7 @@ __all__ = [
     "AGENT_DIR",
     "AGENT_FILES",
     "OWNER_FILE",
+    "SERVICES_DIR",
     "AgentLaunch",
     "Availability",
     "Backend",
@@ -51,6 +52,9 @@ logger = logging.getLogger(__name__)
 #: In each sandbox's host directory (out of the sandbox's reach): the pid of the process that made it,
 #: and its backend.
 OWNER_FILE = "owner"
+#: In each sandbox's host directory: the folder of the host's services to the sandbox (Unix sockets,
+#: such as a model bridge's), which the sandbox sees read-only (``Environment.services_path``).
+SERVICES_DIR = "services"
 
 AGENT_DIR = Path(__file__).resolve().parent.parent / "agent"
 #: The agent's modules; all stdlib only. Backends place them inside the sandbox.
@@ -65,6 +69,7 @@ AGENT_FILES = (
     "repl.py",
     "files.py",
     "egress.py",
+    "airlock_llm.py",
 )
 
 
@@ -172,6 +177,33 @@ class Environment(ABC):
     @property
     def workspace(self) -> Path:
         return self.root / "workspace"
+
+    @property
+    def services_dir(self) -> Path:
+        """The host's services to this sandbox: a folder of Unix sockets that its code may connect
+        to (when their owner and mode let it) but not write; never in a snapshot."""
+        return self.root / SERVICES_DIR
+
+    @property
+    def services_path(self) -> str:
+        """Where the sandbox's code finds ``services_dir`` (also in its ``AIRLOCK_SERVICES``)."""
+        return str(self.services_dir)
+
+    def reset_services(self) -> None:
+        """Make the services folder, empty, the Airlock process's and 0755 (sync). Its entries go,
+        never the folder itself: a running sandbox has it bound, a new folder would not be seen."""
+        path = self.services_dir
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            path.unlink()
+        path.mkdir(mode=0o755, exist_ok=True)
+        for entry in os.scandir(path):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        if path.stat().st_uid != os.geteuid():  # a reopen gives the whole sandbox directory to its uid
+            os.chown(path, os.geteuid(), os.getegid())
+        path.chmod(0o755)
 
     def snapshot_trees(self) -> dict[str, Path]:
         """What a snapshot of this sandbox covers: every host directory its code can write, by name."""
@@ -380,8 +412,10 @@ class Backend(ABC):
         return environment
 
     def prepare_existing(self, environment: Environment) -> None:
-        """Like ``prepare``, for a workspace that is already there (sync)."""
+        """Like ``prepare``, for a workspace that is already there (sync); no socket of a service
+        of the last owner is left."""
         self.interpreter()
+        environment.reset_services()
 
     @abstractmethod
     def reap(self, sandbox_id: str) -> None:
@@ -394,3 +428,4 @@ class Backend(ABC):
         # Who made it, so a later runtime can tell a sandbox whose maker died (see Runtime.reap_orphans).
         (environment.root / OWNER_FILE).write_text(f"{os.getpid()} {self.name}\n")
         environment.workspace.mkdir()
+        environment.reset_services()

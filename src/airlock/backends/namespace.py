@@ -29,6 +29,11 @@ its list: its Unix socket ``ROOT/egress.sock``, made before each start, is bound
 ``/run/airlock/egress.sock``; the agent forwards 127.0.0.1:3128 to it, and ``HTTP_PROXY`` and
 ``HTTPS_PROXY`` (and their lower-case forms) name that address. The host's CA certificates are
 there, for HTTPS through the proxy.
+
+Services of the host (a model bridge's Unix socket, ``airlock.rlm.bridge``): the folder
+``ROOT/services``, the Airlock process's, is bound read-only at ``/run/airlock/services``
+(``AIRLOCK_SERVICES``). A bound folder, not files: a socket made there while the sandbox runs is seen
+at once; the code can connect to one its uid may use, but can create nothing there.
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ _INSTALL_HINT = "install it with: apt-get install bubblewrap"
 #: (not /etc/ssl/private, the host's keys).
 _CA_ETC_FILES = ("ssl/certs", "ssl/openssl.cnf")
 _EGRESS_SOCKET = "/run/airlock/egress.sock"
+_SERVICES = "/run/airlock/services"
 _EGRESS_PORT = 3128
 _EGRESS_URL = f"http://127.0.0.1:{_EGRESS_PORT}"
 
@@ -157,6 +163,10 @@ class NamespaceEnvironment(Environment):
 
             self.egress = EgressProxy(sandbox_id, root / "egress.sock", owner=self.owner)
 
+    @property
+    def services_path(self) -> str:
+        return _SERVICES
+
     def snapshot_trees(self) -> dict[str, Path]:
         trees = {"workspace": self.workspace}
         if self.host_tmp:  # else /tmp is bwrap's tmpfs, out of the host's reach: not captured
@@ -225,6 +235,7 @@ class NamespaceEnvironment(Environment):
             args += data(name, content, f"{_AGENT_MOUNT}/{name}")
         if self.egress is not None:
             args += ["--ro-bind", str(self.egress.path), _EGRESS_SOCKET]
+        args += ["--ro-bind", str(self.services_dir), _SERVICES]
         args += ["--bind", str(self.workspace), _WORKSPACE, "--chdir", _WORKSPACE]
         # Everything but /tmp, /dev/shm (both size-capped), /usr/local and /workspace is read-only.
         args += ["--remount-ro", "/"]
@@ -241,6 +252,7 @@ class NamespaceEnvironment(Environment):
             # install there breaks nothing of the host's.
             "PIP_BREAK_SYSTEM_PACKAGES": "1",
             "AIRLOCK_SANDBOX_ID": self.sandbox_id,
+            "AIRLOCK_SERVICES": _SERVICES,
             **(self.egress_env() if self.egress is not None else {}),
             **self.env,
         }
@@ -497,6 +509,7 @@ class NamespaceBackend(Backend):
             environment.size_tmp(environment.limits.tmpfs_mb * _STOPPED_TMP_FACTOR)
             devices = {environment.root.lstat().st_dev, environment.tmpfs.lstat().st_dev}
             _chown_tree(environment.root, environment.uid, devices)
+        environment.reset_services()  # after the chown: the folder is Airlock's, not the sandbox's
 
     def prepare(self, environment: Environment) -> None:
         """Directories, ownership and /tmp's tmpfs (in a thread: all of it blocks)."""

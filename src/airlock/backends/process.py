@@ -8,6 +8,9 @@ the end by the marker every one of them carries in its environment.
 No egress proxy (``environment.egress`` is None): the code has the host's network, so a proxy named
 in ``HTTP_PROXY`` would only see the code that chose to use it; host allowlists are not enforced
 here. Work that needs them runs on an isolating backend.
+
+The services folder (``AIRLOCK_SERVICES``) is the host's ``ROOT/services`` itself; the code runs as
+Airlock's own user, so nothing keeps it from writing there either.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class ProcessEnvironment(Environment):
             "TMPDIR": str(self.scratch),
             "LANG": "C.UTF-8",
             "AIRLOCK_SANDBOX_ID": self.sandbox_id,
+            "AIRLOCK_SERVICES": self.services_path,
             **self.env,
         }
         config = self.agent_config(str(self.workspace), str(self.scratch))

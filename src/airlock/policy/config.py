@@ -10,6 +10,7 @@ max_risk = "medium"              # the highest risk it may run; critical is neve
 egress = ["pypi.org", "*.pythonhosted.org"]
 secrets = ["github_token"]
 rate = { per_minute = 60, burst = 10 }
+knowledge = { thesaurus = "ops.json", strictness = "normal", required = ["deploy"] }
 
 [[policy.time_windows]]          # none: any time
 days = ["mon", "tue", "wed", "thu", "fri"]
@@ -25,11 +26,21 @@ from __future__ import annotations
 from datetime import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from airlock.models import Risk
 
-__all__ = ["Day", "HookConfig", "PolicyConfig", "RateLimit", "Role", "SecretSource", "Stage", "TimeWindow"]
+__all__ = [
+    "Day",
+    "HookConfig",
+    "KnowledgeCheck",
+    "PolicyConfig",
+    "RateLimit",
+    "Role",
+    "SecretSource",
+    "Stage",
+    "TimeWindow",
+]
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Stage = Literal["pre_validation", "pre_exec", "post_exec", "on_deny", "on_failure"]
@@ -46,6 +57,29 @@ class RateLimit(_Config):
     burst: int = Field(1, ge=1)
 
 
+class KnowledgeCheck(_Config):
+    """Requests to the role must speak the domain's language: their code is validated against a
+    thesaurus (``airlock.knowledge``); one that fails is denied, the reasons naming the unknown terms
+    and carrying feedback to rephrase by. Paths are relative to the working directory."""
+
+    thesaurus: str | None = Field(None, description="a thesaurus file in Terraphim's JSON format")
+    concepts_dir: str | None = Field(None, description="a folder of markdown concept files (synonyms:: lines)")
+    strictness: Literal["permissive", "normal", "strict"] = "normal"
+    required: list[str] = Field(default_factory=list, description="concepts every request must mention")
+    min_match_ratio: float | None = Field(None, ge=0, le=1, description="null: the strictness's own")
+
+    @field_validator("strictness", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> KnowledgeCheck:
+        if (self.thesaurus is None) == (self.concepts_dir is None):
+            raise ValueError("a knowledge check needs exactly one of thesaurus or concepts_dir")
+        return self
+
+
 class Role(_Config):
     """What a caller with this role may do."""
 
@@ -58,6 +92,10 @@ class Role(_Config):
     max_timeout_ms: int | None = Field(None, ge=1, description="the longest execution timeout it may ask for")
     max_memory_mb: int | None = Field(None, ge=16, description="the most memory its sandboxes may ask for")
     backends: list[str] | None = Field(None, description="the backends it may pin; null: any")
+    permissions: list[str] | None = Field(
+        None, description="the permissions it holds: a markdown command needing another is refused; null: any"
+    )
+    knowledge: KnowledgeCheck | None = Field(None, description="validate its requests against a thesaurus")
 
 
 class TimeWindow(_Config):

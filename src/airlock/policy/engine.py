@@ -3,6 +3,7 @@
     admit(request)  pre_validation hooks
                     validation      language allowlists, code size, command blacklist     100
                     security scan   the analysis: risk and reasons                       200
+                    knowledge       the role's thesaurus, if it has one: known terms used 250
                     rate limit      per agent and per command (token buckets)            300
                     time window     when code may run                                    400
                     resource check  what the request asks for against the role           500
@@ -27,10 +28,11 @@ from airlock.models import ExecutionRequest, ExecutionResult, Reason, Risk, Verd
 from airlock.policy.analysis import read
 from airlock.policy.config import PolicyConfig, Role
 from airlock.policy.hooks import Hook, HookContext, Hooks, command_hook
+from airlock.policy.knowledge import judge, validators
 from airlock.policy.limits import Buckets, in_windows
 from airlock.policy.secrets import Secrets
 
-__all__ = ["RUNGS", "AuditSink", "Policy", "rung"]
+__all__ = ["RUNGS", "AuditSink", "Policy", "declared_floor", "rung"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +66,9 @@ class Policy:
 
     def load(self, config: PolicyConfig) -> None:
         """Take new settings (a reload): roles, hooks and secrets change; rate buckets keep their state."""
+        knowledge = validators(config)  # reads the roles' thesauri: may refuse the settings
         self.config = config
+        self.knowledge = knowledge
         self.secrets = Secrets(config.secrets)
         self.hooks = Hooks()
         for name, priority, function in (
@@ -75,6 +79,8 @@ class Policy:
             ("resource_check", 500, self._resource_check),
         ):
             self.hooks.add(Hook(name=name, stage="pre_exec", run=function, priority=priority))
+        if knowledge:  # only when a role asks for it
+            self.hooks.add(Hook(name="knowledge", stage="pre_exec", run=self._knowledge, priority=250))
         self.hooks.add(Hook(name="secret_redaction", stage="post_exec", run=self._redact, priority=100))
         self.hooks.add(Hook(name="secret_redaction", stage="on_failure", run=self._redact, priority=100))
         for stage in ("post_exec", "on_deny", "on_failure"):
@@ -115,7 +121,14 @@ class Policy:
         role_name, role_config = self.role(role)
         notes = {"dry_run": True, "timeout_unknown": timeout_ms is None}
         context = HookContext("pre_exec", request, role_name, agent_id, notes=notes)
-        for check in (self._validation, self._security_scan, self._rate_limit, self._time_window, self._resource_check):
+        for check in (
+            self._validation,
+            self._security_scan,
+            self._knowledge,
+            self._rate_limit,
+            self._time_window,
+            self._resource_check,
+        ):
             check(context)
         verdict = self._verdict(role_name, role_config, context.reasons, backend)
         verdict.analysis_ms = round(context.notes.get("analysis_ms", 0.0), 3)
@@ -220,6 +233,7 @@ class Policy:
         request = context.request
         if context.reasons and self.config.mode == "enforce":
             return  # already refused: no need to read it
+        context.reasons.extend(declared_floor(request))
         started = time.perf_counter()
         try:
             findings = read(request.code, request.language, request.argv)
@@ -237,6 +251,15 @@ class Policy:
             )
         for command in sorted(findings.commands & set(self.config.blacklist)):
             context.reasons.append(_deny("policy.blacklist", f"{command} is on the blacklist"))
+
+    def _knowledge(self, context: HookContext) -> None:
+        """After the scan, whose early return must not see this check's low-risk warnings."""
+        validator = self.knowledge.get(context.role)
+        check = self.role(context.role)[1].knowledge
+        refused = any(reason.risk is Risk.CRITICAL for reason in context.reasons)
+        if validator is None or check is None or (refused and self.config.mode == "enforce"):
+            return
+        context.reasons.extend(judge(validator, check, context.request.code))
 
     def _rate_limit(self, context: HookContext) -> None:
         dry_run = bool(context.notes.get("dry_run"))
@@ -275,6 +298,19 @@ class Policy:
             reason = _deny("policy.resources", f"asks for {memory_mb} MB; role {name!r} allows {role.max_memory_mb}")
             raise PolicyDenied(self._verdict(name, role, [reason], None))
 
+    def check_permissions(self, role_name: str | None, needed: list[str], *, what: str) -> None:
+        """Refuse ``what`` (a markdown command) unless the role holds every permission it declares
+        (``Role.permissions``; None: any)."""
+        name, role = self.role(role_name)
+        lacking = [p for p in needed if role.permissions is not None and p not in role.permissions]
+        if not lacking or self.config.mode == "off":
+            return
+        held = ", ".join(role.permissions or []) or "none"
+        reason = _deny("policy.permissions", f"{what} needs {', '.join(lacking)}; role {name!r} holds {held}")
+        verdict = self._verdict(name, role, [reason], None)
+        if not verdict.allowed:  # audit mode lets it run
+            raise PolicyDenied(verdict)
+
     def _redact(self, context: HookContext) -> None:
         if context.result is not None:
             context.result = self.secrets.redact_result(context.result)
@@ -296,6 +332,16 @@ class Policy:
         if result is not None:
             detail.update(exit_code=result.exit_code, sandbox_id=result.sandbox_id, success=result.success)
         await self.audit(context.audit_id, f"exec.{context.stage}", detail)
+
+
+def declared_floor(request: ExecutionRequest) -> list[Reason]:
+    """The risk a request declares of itself (a markdown command's ``risk_level``) as a reason, then
+    the findings it declares (``Declared.reasons``): the verdict's risk is the worst reason's, so each
+    is a floor under the analysis, never a ceiling over it; a critical one is denied like any critical
+    finding."""
+    risk = request.declared.risk
+    floor = [Reason(pattern="declared.risk", risk=risk, message=f"the request declares {risk.value} risk")]
+    return [*(floor if risk is not Risk.LOW else []), *request.declared.reasons]
 
 
 def rung(backend: str) -> int:

@@ -60,7 +60,7 @@ class FileJudge:
                 self._read(operation, path, line)
 
     def _written(self, operation: str, path: str, line: int) -> None:
-        place = kind(path)
+        place = kind(path) if operation in _TREES or operation == "unlink" else None  # only they ask
         if operation in _TREES and (place is Place.ROOT or shell_rules.is_top(path)):
             self._findings.add(shell_rules.DELETE_ROOT, line, path)
         elif operation in (*_TREES, "unlink") and place in _OUTSIDE:

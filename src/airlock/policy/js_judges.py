@@ -3,6 +3,7 @@ report each risky thing a script does with its pattern from ``js_patterns``."""
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 import shlex
@@ -13,8 +14,8 @@ from airlock.models import Risk
 from airlock.policy import js_patterns as js
 from airlock.policy import shell
 from airlock.policy.js_files import FUNCTIONS, FileJudge
-from airlock.policy.js_grammar import FIELD, args_of, called_name, line_of, name_bytes, text_of
-from airlock.policy.js_scope import GLOBAL_OBJECTS, Facts, Scope, module_name, unwrap
+from airlock.policy.js_grammar import FIELD, args_of, kind_ids, line_of, name_bytes, text_of
+from airlock.policy.js_scope import GLOBAL_OBJECTS, Call, Facts, Scope, module_name, unwrap
 from airlock.policy.patterns import Findings, Pattern
 
 __all__ = ["Judge"]
@@ -51,6 +52,46 @@ _CALLED = _EXEC | _NETWORK_GLOBALS | _VM | _FUNCTIONS | _TIMERS | _IDS | FUNCTIO
 _CALLED |= {"require", "_load", "eval", "execScript", "Script", "SourceTextModule", "Worker", "kill", "constructor"}
 _CALLED |= {"pipe"}
 _CALLED_BYTES = frozenset(name.encode() for name in _CALLED)
+#: The watched member names of which nothing is reported when they are called.
+_CALLED_ONLY = frozenset(name.encode() for name in (*_EXEC, "eval"))
+_CALL = kind_ids("call_expression")
+_CALLS = kind_ids("call_expression", "new_expression")
+_MEMBER = kind_ids("member_expression")
+_SUBSCRIPT = kind_ids("subscript_expression")
+_MEMBERS = _MEMBER | _SUBSCRIPT
+_QUOTING = re.compile(r"[\"'\\]")
+#: A word of a command, as ``shlex.split`` cuts them when there is no quoting to undo.
+_WORD = re.compile(r"[^ \t\r\n]+")
+
+
+class _Nest:
+    """Loops, conditionals and ``setInterval`` calls (nodes, so two are nested or apart), and which of
+    them contain a node: found by bisection and the chain of those around each, not by testing every
+    one, nor by climbing parents, which costs as much as the tree is deep."""
+
+    def __init__(self, blocks: list[Node]) -> None:
+        self._blocks = sorted(blocks, key=lambda block: (block.start_byte, -block.end_byte))
+        self._starts = [block.start_byte for block in self._blocks]
+        self._ends = [block.end_byte for block in self._blocks]
+        self._outer: list[int] = []  # the index of the nearest block around each, or -1
+        open_blocks: list[int] = []
+        for index, end in enumerate(self._ends):
+            while open_blocks and self._ends[open_blocks[-1]] < end:
+                open_blocks.pop()
+            self._outer.append(open_blocks[-1] if open_blocks else -1)
+            open_blocks.append(index)
+
+    def around(self, node: Node) -> list[Node]:
+        """The blocks that contain ``node``, other than itself."""
+        start, end, this = node.start_byte, node.end_byte, node.id
+        found = []
+        index = bisect.bisect_right(self._starts, start) - 1  # the last block to start where node does or before
+        while index >= 0:
+            block = self._blocks[index]
+            if end <= self._ends[index] and block.id != this:
+                found.append(block)
+            index = self._outer[index]
+        return found
 
 
 class Judge:
@@ -64,26 +105,27 @@ class Judge:
         self._spawned: list[Node] = []
         self._pipes: list[Node] = []
         self._files = FileJudge(self.values, findings)
-        self._child_process = bool(facts.strings) or scope.uses("child_process")
-        self._called = {name.encode() for name in scope.aliases()} | _CALLED_BYTES
-        self._calls, self._facts_blocks = facts.calls, facts.blocks
-        self._callee_ids: set[int] | None = None  # made when first needed
-        self._blocks: list[tuple[int, int, Node]] | None = None  # (start, end, node), made when first needed
+        self._child_process = facts.any_string or scope.uses("child_process")
+        self._aliases = {name.encode() for name in scope.aliases()}  # called by names bound to judged ones
+        self._facts_blocks = facts.blocks
+        self._intervals: list[Node] = []  # the setInterval calls, found with the calls worth judging
+        self._blocks: _Nest | None = None  # made when first needed
         self._endless: dict[int, bool] = {}
 
     def report(self, pattern: Pattern, node: Node, detail: str = "", risk: Risk | None = None) -> None:
         """Add a finding, once per pattern and line."""
-        key = (pattern.id, line_of(node))
+        line = line_of(node)
+        key = (pattern.id, line)
         if key not in self._seen:
             self._seen.add(key)
-            self.findings.add(pattern, line_of(node), detail, risk=risk)
+            self.findings.add(pattern, line, detail, risk=risk)
 
     def all(self, facts: Facts) -> None:
         for statement in facts.imports:
             source = statement.child_by_field_id(FIELD.source)
             self._load(self.values.fold(source) or "", statement)
-        for call in facts.calls:
-            self._call(call)
+        for call, function, called in self._judged_calls(facts.calls):
+            self._call(call, function, called)
         for member in facts.members:
             self._member(member)
         for name in facts.names:
@@ -100,15 +142,21 @@ class Judge:
 
     # -- calls -----------------------------------------------------------------------------------------
 
-    def _call(self, call: Node) -> None:
-        function = call.child_by_field_id(FIELD.function) or call.child_by_field_id(FIELD.constructor)
-        if function is None:
-            return
-        called = name_bytes(function) if function.type != "parenthesized_expression" else None
-        if called is not None and called not in self._called:
-            return
-        if call.type == "call_expression" and self.scope.loader(call):
-            self._loader(call)
+    def _judged_calls(self, calls: list[Call]) -> list[Call]:
+        """The calls worth judging: of a function judged here or of a name bound to one, and of what has
+        no plain name. An ordinary call (``console.log``, ``xs.map``) costs a set miss. On the way, the
+        ``setInterval`` calls are kept: they repeat what they call, as loops do."""
+        judged: list[Call] = []
+        for call, callee, name in calls:
+            if name is None or name in _CALLED_BYTES or name in self._aliases:
+                judged.append((call, callee, name))
+                if name == b"setInterval" and call.kind_id in _CALL:
+                    self._intervals.append(call)
+        return judged
+
+    def _call(self, call: Node, function: Node, called: bytes | None) -> None:
+        if call.kind_id in _CALL and self.scope.loads(call, called):
+            self._loader(call, function)
             return
         target = self.scope.callee(function)
         if target is None:
@@ -146,7 +194,7 @@ class Judge:
         elif owner == "" and name in _NETWORK_GLOBALS:
             self.report(js.NETWORK, call, name)
 
-    def _loader(self, call: Node) -> None:
+    def _loader(self, call: Node, function: Node) -> None:
         args = args_of(call)
         if not args:
             return
@@ -158,8 +206,8 @@ class Judge:
         self._load(spec, call)
         if not _plain(args[0]) and module_name(spec) in _SENSITIVE:
             self.report(js.DYNAMIC_IMPORT, call, f"{_snippet(args[0])} is {spec!r}")
-        function = unwrap(call.child_by_field_id(FIELD.function) or call)
-        if function.type in ("member_expression", "subscript_expression"):
+        function = unwrap(function)
+        if function.kind_id in _MEMBERS:
             self.report(js.DYNAMIC_IMPORT, call, f"loads {spec!r} through {_snippet(function)}, around require")
 
     def _load(self, spec: str, node: Node) -> None:
@@ -242,10 +290,9 @@ class Judge:
         """An endless loop that starts processes, or a script that starts itself again with no condition
         to stop its copies doing the same (``if (cluster.isPrimary)``). Sync calls wait for each: high."""
         loop, guarded = self._surroundings(call)
-        itself = name == "cluster.fork" or any(_SELF.search(_snippet(arg)) for arg in args)
         if loop == "endless":
             self.report(js.FORK_BOMB, call, _snippet(call), Risk.HIGH if name.endswith("Sync") else None)
-        elif itself and not guarded:
+        elif not guarded and (name == "cluster.fork" or any(_SELF.search(_snippet(arg)) for arg in args)):
             self.report(js.FORK_BOMB, call, f"starts itself again: {_snippet(call)}")
 
     def _process(self, call: Node, name: str, args: list[Node]) -> None:
@@ -260,16 +307,6 @@ class Judge:
         decoder = None if arg.type in _LITERALS else self.values.decoder(arg)
         if decoder:
             self.report(js.DECODE_EXEC, call, f"{decoder}(...) into {into}")
-
-    def _is_callee(self, node: Node) -> bool:
-        """Whether ``node`` is what a call calls (``eval`` in ``eval(x)``, not in ``f(eval)``)."""
-        if self._callee_ids is None:
-            callees = (
-                call.child_by_field_id(FIELD.function) or call.child_by_field_id(FIELD.constructor)
-                for call in self._calls
-            )
-            self._callee_ids = {callee.id for callee in callees if callee is not None}
-        return node.id in self._callee_ids
 
     def _surroundings(self, node: Node) -> tuple[str | None, bool]:
         """("endless" | "loop" | None, guarded): the loops around ``node`` (a ``setInterval`` callback
@@ -288,15 +325,16 @@ class Judge:
     def _around(self, node: Node) -> list[Node]:
         """The loops, conditionals and ``setInterval`` calls that contain ``node``."""
         if self._blocks is None:
-            intervals = [call for call in self._calls if called_name(call) == "setInterval"]
-            self._blocks = [(block.start_byte, block.end_byte, block) for block in (*self._facts_blocks, *intervals)]
-        start, end, this = node.start_byte, node.end_byte, node.id
-        return [block for first, last, block in self._blocks if first <= start and end <= last and block.id != this]
+            self._blocks = _Nest([*self._facts_blocks, *self._intervals])
+        return self._blocks.around(node)
 
     # -- members and names -----------------------------------------------------------------------------
 
     def _member(self, node: Node) -> None:
-        if node.type == "subscript_expression" and not self._subscript(node):
+        kind = node.kind_id
+        if kind in _MEMBER and name_bytes(node) in _CALLED_ONLY and _is_callee(node):
+            return  # x.exec(...), x.eval(...): judged as calls, nothing to report here
+        if kind in _SUBSCRIPT and not self._subscript(node):
             return
         target = self.scope.member(node)
         if target is None:
@@ -308,9 +346,9 @@ class Judge:
             self.report(js.NATIVE, node, _snippet(node))
         elif owner == "process" and prop == "env" and _whole_value(node):
             self.report(js.ENV_DUMP, node, _snippet(node.parent or node))
-        elif owner == "child_process" and prop in _EXEC and not self._is_callee(node) and _passed_around(node):
+        elif owner == "child_process" and prop in _EXEC and not _is_callee(node) and _passed_around(node):
             self.report(js.DYNAMIC_COMMAND, node, f"passes {_snippet(node)} around")
-        elif owner == "" and prop in ("eval", "Function") and not self._is_callee(node):
+        elif owner == "" and prop in ("eval", "Function") and not _is_callee(node):
             self.report(js.DYNAMIC_EVAL, node, f"uses {_snippet(node)} indirectly")
 
     def _guarded(self, node: Node) -> bool:
@@ -335,7 +373,7 @@ class Judge:
         return guarded
 
     def _name(self, node: Node) -> None:
-        if self._is_callee(node):
+        if _is_callee(node):
             return
         name, parent = text_of(node), node.parent
         if parent is None:
@@ -348,9 +386,21 @@ class Judge:
             self.report(js.DYNAMIC_COMMAND, node, f"passes {name} around")
 
 
+def _is_callee(node: Node) -> bool:
+    """Whether ``node`` is what a call calls (``eval`` in ``eval(x)``, not in ``f(eval)``)."""
+    call = node.parent
+    if call is None or call.kind_id not in _CALLS:
+        return False
+    callee = call.child_by_field_id(FIELD.function) or call.child_by_field_id(FIELD.constructor)
+    return callee is not None and callee.id == node.id
+
+
 def _plain(node: Node) -> bool:
     """Whether ``node`` is a string literal that says what it is: no escapes, no substitutions."""
-    return node.type in _LITERALS and b"\\" not in (node.text or b"\\") and b"${" not in (node.text or b"")
+    if node.type not in _LITERALS:
+        return False
+    text = node.text
+    return b"\\" not in (text or b"\\") and b"${" not in (text or b"")
 
 
 def _snippet(node: Node, limit: int = 256) -> str:
@@ -402,6 +452,10 @@ def _option(options: Node, key: str) -> bool:
 
 
 def _program(command: str) -> str:
+    """The program a command runs; ``shlex`` (slow) only when there is quoting to undo."""
+    if _QUOTING.search(command) is None:
+        word = _WORD.search(command)
+        return posixpath.basename(word.group()) if word else ""
     try:
         words = shlex.split(command)
     except ValueError:

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from airlock.policy.js_grammar import FIELD, args_of, called_name, last_name, name_bytes, receiver_of, text_of
+from airlock.policy.js_grammar import FIELD, args_of, called_name, kind_ids, last_name, name_bytes, receiver_of, text_of
 from airlock.policy.js_values import Values
 
-__all__ = ["GLOBAL_OBJECTS", "Facts", "Scope", "module_name", "unwrap"]
+__all__ = ["GLOBAL_OBJECTS", "Call", "Facts", "Scope", "module_name", "unwrap"]
 
 _Target = tuple[str, str]
+#: A call or new expression, what it calls, and that callee's name (``name_bytes``).
+Call = tuple[Node, Node, bytes | None]
 
 GLOBAL_OBJECTS = frozenset({"global", "globalThis", "window", "self", "frames"})
 #: Unbound names taken for the module they usually hold: a REPL context keeps earlier bindings.
@@ -29,7 +31,14 @@ _WITH_SUBPATHS = frozenset({"fs", "dns", "timers", "stream", "util", "path", "re
 _ALIASES = {"fs-extra": "fs", "graceful-fs": "fs", "process": "process"}
 _EXEC_NAMES = frozenset({"exec", "execSync", "spawn", "spawnSync", "execFile", "execFileSync", "fork"})
 _MAX_DEPTH = 64
-_BINDABLE = frozenset({"identifier", "member_expression", "subscript_expression", "call_expression"})
+_CALL = kind_ids("call_expression")
+_IDENTIFIER = kind_ids("identifier")
+_IMPORT = kind_ids("import")
+_MEMBER = kind_ids("member_expression")
+_MEMBERS = _MEMBER | kind_ids("subscript_expression")
+_BINDABLE = _IDENTIFIER | _MEMBERS | _CALL
+_WRAPPERS = kind_ids("parenthesized_expression", "sequence_expression", "await_expression")
+_LOADERS = frozenset({b"require", b"_load"})
 #: The functions whose result can be a module (``require``), a module function or a require.
 _BINDING_CALLS = frozenset({b"require", b"_load", b"createRequire", b"promisify", b"bind"})
 
@@ -38,7 +47,7 @@ _BINDING_CALLS = frozenset({b"require", b"_load", b"createRequire", b"promisify"
 class Facts:
     """What one walk over a script's syntax tree found, for ``Scope`` and the judges."""
 
-    calls: list[Node] = field(default_factory=list)  #: call and new expressions
+    calls: list[Call] = field(default_factory=list)  #: call and new expressions
     members: list[Node] = field(default_factory=list)  #: member (watched names) and subscript expressions
     names: list[Node] = field(default_factory=list)  #: identifiers of eval, Function and the exec functions
     imports: list[Node] = field(default_factory=list)  #: import statements and export-from statements
@@ -47,7 +56,8 @@ class Facts:
     declared: set[str] = field(default_factory=set)  #: every name a declaration binds
     rebound: set[str] = field(default_factory=set)  #: names declared twice or assigned to
     bindings: list[str] = field(default_factory=list)  #: text of parameter lists and patterns
-    strings: list[Node] = field(default_factory=list)  #: strings that mention child_process
+    strings: list[Node] = field(default_factory=list)  #: string literals that may say child_process
+    any_string: bool = False  #: whether a script that names child_process has string literals at all
     blocks: list[Node] = field(default_factory=list)  #: loops and conditionals, to tell what is inside them
 
     def declare(self, name: str, value: Node | None = None) -> None:
@@ -68,7 +78,7 @@ def module_name(spec: str) -> str:
 def unwrap(node: Node) -> Node:
     """The expression inside parentheses, ``await`` and the last item of a sequence ``(0, eval)``."""
     for _ in range(_MAX_DEPTH):
-        if node.type not in ("parenthesized_expression", "sequence_expression", "await_expression"):
+        if node.kind_id not in _WRAPPERS:
             break
         children = node.named_children
         if not children:
@@ -104,12 +114,19 @@ class Scope:
     def uses(self, module: str) -> bool:
         return module in self.modules.values() or any(owner == module for owner, _ in self.functions.values())
 
+    def loads(self, call: Node, name: bytes | None) -> bool:
+        """Whether ``call`` loads a module, given its callee's name (``name_bytes``): with a name, a set
+        lookup answers (a named callee is neither ``import`` nor wrapped in parentheses)."""
+        if name is None:
+            return self.loader(call) is not None
+        return name in _LOADERS or name.decode("utf-8", "replace") in self.requires
+
     def loader(self, call: Node) -> str | None:
         """``"require"`` or ``"import"`` when ``call`` loads a module, else None."""
         function = call.child_by_field_id(FIELD.function)
         if function is None:
             return None
-        if function.type == "import":
+        if function.kind_id in _IMPORT:
             return "import"
         function = unwrap(function)
         name = last_name(function)
@@ -121,12 +138,12 @@ class Scope:
     def callee(self, function: Node) -> _Target | None:
         """Whose member the called expression is."""
         function = unwrap(function)
-        kind = function.type
-        if kind == "identifier":
+        kind = function.kind_id
+        if kind in _IDENTIFIER:
             return self._global(text_of(function))
-        if kind == "call_expression" and called_name(function) == "createRequire":
+        if kind in _CALL and called_name(function) == "createRequire":
             return ("", "require")
-        if kind in ("member_expression", "subscript_expression"):
+        if kind in _MEMBERS:
             return self.member(function)
         return None
 
@@ -139,13 +156,16 @@ class Scope:
         obj = unwrap(obj)
         if prop == "constructor" and self._reaches_function(obj):
             return ("", "Function")
-        if obj.type == "identifier" and text_of(obj) in GLOBAL_OBJECTS and not self.bound(text_of(obj)):
+        if obj.kind_id not in _IDENTIFIER:
+            return (self.module_of(obj) or "?", prop)
+        name = text_of(obj)
+        if name in GLOBAL_OBJECTS and not self.bound(name):
             return ("", prop)
-        return (self.module_of(obj) or "?", prop)
+        return (self._module_named(name) or "?", prop)
 
     def prop(self, node: Node) -> str | None:
         """The name of member ``node``: ``b`` in ``a.b``, the folded index of ``a['b']``."""
-        if node.type == "member_expression":
+        if node.kind_id in _MEMBER:
             prop = node.child_by_field_id(FIELD.property)
             return None if prop is None else text_of(prop)
         return self.values.fold(node.child_by_field_id(FIELD.index))
@@ -155,16 +175,18 @@ class Scope:
         if node is None or depth > _MAX_DEPTH:
             return None
         node = unwrap(node)
-        kind = node.type
-        if kind == "identifier":
-            name = text_of(node)
-            return self.modules.get(name) or (None if self.bound(name) else _USUAL.get(name))
-        if kind == "call_expression" and self.loader(node):
+        kind = node.kind_id
+        if kind in _IDENTIFIER:
+            return self._module_named(text_of(node))
+        if kind in _CALL and self.loader(node):
             spec = self.values.fold(_first_arg(node))
             return None if spec is None else module_name(spec)
-        if kind in ("member_expression", "subscript_expression"):
+        if kind in _MEMBERS:
             return self._module_member(node, depth)
         return None
+
+    def _module_named(self, name: str) -> str | None:
+        return self.modules.get(name) or (None if self.bound(name) else _USUAL.get(name))
 
     def _module_member(self, node: Node, depth: int) -> str | None:
         prop, obj = self.prop(node), node.child_by_field_id(FIELD.object)
@@ -199,8 +221,8 @@ class Scope:
                     self._bind_member(text_of(alias or name), module, text_of(name))
 
     def _bind(self, name: Node, value: Node) -> None:
-        if name.type == "identifier":
-            self._bind_name(text_of(name), value)
+        if name.kind_id in _IDENTIFIER:
+            self._bind_name(name, value)
         elif name.type == "object_pattern":
             owner = self.module_of(value)
             for key, local in _destructured(name):
@@ -214,10 +236,11 @@ class Scope:
         else:
             self.functions[name] = (module, member)
 
-    def _bind_name(self, name: str, value: Node) -> None:
+    def _bind_name(self, node: Node, value: Node) -> None:
         value = unwrap(value)
-        if value.type not in _BINDABLE or (value.type == "call_expression" and not self._binds(value)):
+        if value.kind_id not in _BINDABLE or (value.kind_id in _CALL and not self._binds(value)):
             return
+        name = text_of(node)
         if module := self.module_of(value):
             self.modules[name] = module
         elif function := self._function_of(value):

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from tree_sitter import Node
 
-from airlock.policy.js_grammar import FIELD, args_of, called_name, receiver_of, text_of
+from airlock.policy.js_grammar import FIELD, args_of, called_name, kind_ids, receiver_of, text_of
 
 __all__ = ["Values"]
 
@@ -33,6 +33,15 @@ _WHERE = {"homedir": "~", "tmpdir": "/tmp", "cwd": "."}  # os.homedir(), os.tmpd
 _KNOWN = {"process.env.HOME": "~", "process.env['HOME']": "~", 'process.env["HOME"]': "~"}
 _KNOWN |= dict.fromkeys(("process.execPath", "process.argv0", "process.argv[0]"), "node")
 _DECODERS = ("atob", "fromCharCode", "fromCodePoint", "decodeURIComponent", "unescape", "reverse")
+_LITERAL = kind_ids("string", "template_string")
+_BINARY = kind_ids("binary_expression")
+_PARENTHESIZED = kind_ids("parenthesized_expression")
+_IDENTIFIER = kind_ids("identifier")
+_CALL = kind_ids("call_expression")
+_MEMBERS = kind_ids("member_expression", "subscript_expression")
+_FRAGMENT = kind_ids("string_fragment")
+_ESCAPE = kind_ids("escape_sequence")
+_SUBSTITUTION = kind_ids("template_substitution")
 
 
 class Values:
@@ -59,7 +68,7 @@ class Values:
             if not stack:
                 break
             here = stack.pop()
-            if here.type == "call_expression" and (name := self._decoding(here)):
+            if here.kind_id in _CALL and (name := self._decoding(here)):
                 return name
             stack.extend(here.named_children)
         return None
@@ -73,8 +82,12 @@ class Values:
         return None
 
     def _fold(self, node: Node | None) -> str | None:
-        if node is None or not self._enter():
+        if node is None:
             return None
+        self._steps += 1  # as _enter, inlined: this is the hot path
+        if self._steps > _MAX_STEPS or self._depth >= _MAX_DEPTH:
+            return None
+        self._depth += 1
         try:
             return self._fold_node(node)
         finally:
@@ -90,18 +103,19 @@ class Values:
         return False
 
     def _fold_node(self, node: Node) -> str | None:
-        kind = node.type
-        if kind in ("string", "template_string"):
+        kind = node.kind_id
+        if kind in _LITERAL:
             return self._literal(node)
-        if kind == "binary_expression":
+        if kind in _BINARY:
             return self._concat(node)
-        if kind == "parenthesized_expression" and node.named_child_count == 1:
+        if kind in _PARENTHESIZED and node.named_child_count == 1:
             return self._fold(node.named_children[0])
-        if kind == "identifier":
-            return "." if node.text == b"__dirname" else self._fold(self.consts.get(text_of(node)))
-        if kind == "call_expression":
+        if kind in _IDENTIFIER:
+            name = node.text or b""
+            return "." if name == b"__dirname" else self._fold(self.consts.get(name.decode("utf-8", "replace")))
+        if kind in _CALL:
             return self._call(node)
-        if kind in ("member_expression", "subscript_expression") and node.end_byte - node.start_byte < 32:
+        if kind in _MEMBERS and node.end_byte - node.start_byte < 32:
             return _KNOWN.get(text_of(node).replace(" ", ""))
         return None
 
@@ -109,12 +123,12 @@ class Values:
         """A string or template literal; with ``partial``, the text up to what cannot be folded in it."""
         parts: list[str] = []
         for child in node.named_children:
-            kind = child.type
-            if kind == "string_fragment":
+            kind = child.kind_id
+            if kind in _FRAGMENT:
                 parts.append(text_of(child))
-            elif kind == "escape_sequence":
+            elif kind in _ESCAPE:
                 parts.append(_unescape(text_of(child)))
-            elif kind == "template_substitution":
+            elif kind in _SUBSTITUTION:
                 value = self._fold(child.named_children[0]) if child.named_child_count == 1 else None
                 if value is None:
                     return "".join(parts) if partial else None

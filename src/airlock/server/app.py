@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
@@ -15,10 +16,12 @@ from starlette.exceptions import HTTPException
 from airlock import __version__
 from airlock.config import Settings
 from airlock.runtime import Runtime
+from airlock.server.agent_routes import agents
+from airlock.server.command_routes import Commands, commands
 from airlock.server.errors import install_error_handlers
 from airlock.server.llm_api import llm
 from airlock.server.metrics import Metrics
-from airlock.server.policy_routes import policy
+from airlock.server.policy_routes import PolicyReloader, policy
 from airlock.server.routes import v1
 from airlock.server.service import SandboxService
 from airlock.server.snapshot_routes import snapshots
@@ -96,9 +99,15 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         svc = SandboxService(settings, the_store, runtime, app.state.metrics)
         app.state.service = svc
         await svc.startup()
+        app.state.reloader = reloader = PolicyReloader(svc)
+        app.state.commands = markdown_commands = Commands(settings)
+        await markdown_commands.start()
         try:
             yield
         finally:
+            await markdown_commands.aclose()
+            app.state.reloader = None
+            await reloader.aclose()
             await svc.shutdown(settings.server.shutdown_grace_s)
             await runtime.aclose()
             await the_store.close()
@@ -116,6 +125,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(snapshots)
     app.include_router(policy)
     app.include_router(llm)
+    app.include_router(agents)  # agent chat; its lifespan ends the chats before the service stops
+    app.include_router(commands)  # markdown commands: list, show, run
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -137,23 +148,40 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Run the server until SIGTERM or SIGINT; in-flight requests get ``shutdown_grace_s`` to finish."""
+    """Run the server until SIGTERM or SIGINT; in-flight requests get ``shutdown_grace_s`` to finish.
+    SIGHUP reads the policy from the settings file again (a bad file keeps the policy in force)."""
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=host or settings.server.host,
         port=port if port is not None else settings.server.port,
         timeout_graceful_shutdown=int(settings.server.shutdown_grace_s) or None,
         log_level="info",
     )
-    _Server(config).run()
+    _Server(config, app).run()
 
 
 class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
         originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, self.reload_policy)
         try:
             yield
         finally:
+            loop.remove_signal_handler(signal.SIGHUP)
             for sig, handler in originals.items():
                 signal.signal(sig, handler)
+
+    def reload_policy(self) -> None:
+        """SIGHUP: read the policy again, in the background; the outcome goes to the log."""
+        reloader: PolicyReloader | None = getattr(self._app.state, "reloader", None)
+        if reloader is None:
+            logger.warning("SIGHUP before the server was ready: the policy was not reloaded")
+            return
+        reloader.in_background()

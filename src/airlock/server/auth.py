@@ -29,10 +29,11 @@ def hash_key(key: str) -> str:
 
 
 async def create_key(
-    store: Store, name: str, tenant: str | None = None, *, admin: bool = False
+    store: Store, name: str, tenant: str | None = None, *, admin: bool = False, role: str | None = None
 ) -> tuple[str, ApiKeyRecord]:
-    """A new key for ``tenant`` (default: ``name``); returns the key itself, which is not stored."""
+    """A new key for ``tenant`` (default: ``name``), judged for ``role`` (default: the policy's
+    default role); returns the key itself, which is not stored."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    record = ApiKeyRecord(tenant=tenant or name, name=name, key_hash=hash_key(key), admin=admin)
+    record = ApiKeyRecord(tenant=tenant or name, name=name, key_hash=hash_key(key), admin=admin, role=role)
     await store.add_key(record)
     return key, record

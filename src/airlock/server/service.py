@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
+from airlock.commands import CommandDefinition, run_command
 from airlock.config import Settings
 from airlock.errors import (
     AirlockError,
@@ -134,7 +135,9 @@ class SandboxService:
             record = await self.store.key_by_hash(key_hash)
             if record is None:
                 return None
-            self._principals[key_hash] = Principal(tenant=record.tenant, key_id=record.id, admin=record.admin)
+            self._principals[key_hash] = Principal(
+                tenant=record.tenant, key_id=record.id, admin=record.admin, role=record.role
+            )
         return self._principals[key_hash]
 
     # -- sandboxes ----------------------------------------------------------------------------------
@@ -417,6 +420,26 @@ class SandboxService:
                 )
             )
         execution_id = await self._record(who, None, body, language, result, started)
+        return execution_id, result
+
+    async def run_command(
+        self,
+        who: Principal,
+        definition: CommandDefinition,
+        params: dict[str, Any],
+        agent_id: str | None,
+        *,
+        intent: str | None = None,
+        attempt: int = 0,
+    ) -> tuple[str, ExecutionResult]:
+        """A markdown command, run for the key's role like a one-shot run (``airlock.commands``); the
+        history keeps its script (the parameter values are in its environment, not its code)."""
+        options: dict[str, Any] = {"role": who.role, "agent_id": agent_id, "intent": intent, "attempt": attempt}
+        async with self._exec_slot(who):
+            started = utcnow()
+            result = await _pooled(run_command(self.runtime, definition, params, keep_output=False, **options))
+        body = RunBody(code=definition.script.code, language=definition.script.language, agent_id=agent_id)
+        execution_id = await self._record(who, None, body, definition.script.language, result, started)
         return execution_id, result
 
     async def _record(

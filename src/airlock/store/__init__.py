@@ -54,6 +54,7 @@ class ApiKeyRecord(_Record):
     name: str
     key_hash: str
     admin: bool = False
+    role: str | None = Field(None, description="the policy role its executions are judged for; null: the default")
     created_at: datetime = Field(default_factory=utcnow)
 
 
