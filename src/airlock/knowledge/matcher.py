@@ -42,6 +42,7 @@ MIN_TERM_LENGTH = 2
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _Hit = tuple[int, int, int]  # (term index, start, end) as the automaton gives them
+_new = tuple.__new__
 
 
 class Match(NamedTuple):
@@ -88,7 +89,8 @@ class Matcher:
             hits = self._ascii.find_matches_as_indexes(word_image(data) if self.whole_words else data)
             terms, concepts = self._ascii_terms, self._ascii_concepts
             with _no_gc():  # a long text's matches are many tuples, none cyclic: collecting is waste
-                return [Match(terms[index], concepts[index], start, end) for index, start, end in hits]
+                # ``tuple.__new__`` skips the NamedTuple's own ``__new__`` (a Python function): a quarter faster.
+                return [_new(Match, (terms[index], concepts[index], start, end)) for index, start, end in hits]
         return self._find_unicode(text)
 
     def concepts(self, text: str) -> list[Concept]:
