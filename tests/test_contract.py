@@ -123,13 +123,31 @@ async def test_no_context_runs_fresh(sandbox: Sandbox) -> None:
     assert error_name(result) == "NameError"
 
 
-async def test_an_exec_s_env_holds_only_for_that_exec_in_a_python_context(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize(
+    ("language", "given", "check"),
+    [
+        (
+            "python",
+            "import os; os.environ['MINE'] = 'kept'; print(os.environ.get('GIVEN'))",
+            "import os; print(os.environ.get('GIVEN'), os.environ.get('MINE'))",
+        ),
+        (
+            "javascript",
+            "process.env.MINE = 'kept'; console.log(process.env.GIVEN)",
+            "console.log(String(process.env.GIVEN), process.env.MINE)",
+        ),
+        ("bash", "export MINE=kept; echo $GIVEN", 'echo "${GIVEN-None}" "$MINE"'),
+    ],
+)
+async def test_an_exec_s_env_holds_only_for_that_exec_in_a_context(
+    sandbox: Sandbox, language: str, given: str, check: str
+) -> None:
     """A secret or a bridge token given to one exec is gone from the REPL before the next one; the
     context's own changes to other variables stay."""
-    code = "import os; os.environ['MINE'] = 'kept'; print(os.environ.get('GIVEN'))"
-    assert (await sandbox.exec(code, env={"GIVEN": "s3cret"})).stdout == "s3cret\n"
-    result = await sandbox.exec("import os; print(os.environ.get('GIVEN'), os.environ.get('MINE'))")
-    assert result.stdout == "None kept\n"
+    assert (await sandbox.exec(given, language, env={"GIVEN": "s3cret"})).stdout == "s3cret\n"
+    result = await sandbox.exec(check, language)
+    expected = "undefined kept\n" if language == "javascript" else "None kept\n"
+    assert (result.stdout, result.exit_code) == (expected, 0)
 
 
 async def test_named_contexts_are_independent(sandbox: Sandbox) -> None:
@@ -571,3 +589,19 @@ async def test_run_keeps_spilled_output_on_the_host(runtime: Runtime) -> None:
     assert result.output_file_path is not None
     assert await asyncio.to_thread(Path(result.output_file_path).read_text) == full
     assert runtime.sandboxes() == []
+
+
+@pytest.mark.parametrize(
+    ("language", "own", "show"),
+    [
+        ("python", "import os; os.environ['GIVEN'] = 'mine'", "import os; print(os.environ['GIVEN'])"),
+        ("javascript", "process.env.GIVEN = 'mine'", "console.log(process.env.GIVEN)"),
+        ("bash", "export GIVEN=mine", 'echo "$GIVEN"'),
+    ],
+)
+async def test_a_context_s_own_variable_comes_back_after_an_exec_s_env(
+    sandbox: Sandbox, language: str, own: str, show: str
+) -> None:
+    assert (await sandbox.exec(own, language)).exit_code == 0
+    assert (await sandbox.exec(show, language, env={"GIVEN": "s3cret"})).stdout == "s3cret\n"
+    assert (await sandbox.exec(show, language)).stdout == "mine\n"

@@ -34,6 +34,8 @@ const fs = require('fs'), vm = require('vm');
 globalThis.require = require;
 process.on('uncaughtException', (e) => process.stderr.write(((e && e.stack) || String(e)) + '\n'));
 async function runJob(job) {
+  const before = {};  // the job's env holds only for the job (a secret is gone before the next)
+  for (const k of Object.keys(job.env)) before[k] = process.env[k];
   Object.assign(process.env, job.env);
   if (job.cwd) process.chdir(job.cwd);
   let exit_code = 0, error = null;
@@ -47,6 +49,7 @@ async function runJob(job) {
     exit_code = 1;
     error = {name: isError ? e.name : typeof e, value: isError ? e.message : String(e), traceback: stack};
   }
+  for (const [k, v] of Object.entries(before)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
   fs.writeSync(4, JSON.stringify({exit_code, error}) + '\n');
 }
 let pending = '', chain = Promise.resolve();
@@ -152,12 +155,20 @@ class Context:
         os.makedirs(os.path.dirname(cell), exist_ok=True)
         with open(cell, "w", encoding="utf-8") as file:
             file.write(code)
+        # The job's env holds only for the job: each variable is put back (or unset) after the cell.
+        saves = "".join(f"__airlock_had_{key}=${{{key}+x}}; __airlock_old_{key}=${{{key}-}}\n" for key in env)
         exports = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in env.items())
+        restores = "".join(
+            f'if [ -n "$__airlock_had_{key}" ]; then {key}=$__airlock_old_{key}; else unset {key}; fi; '
+            f"unset __airlock_had_{key} __airlock_old_{key}\n"
+            for key in env
+        )
         cd = f"cd -- {shlex.quote(job.cwd)} && " if job.params.get("cwd") else ""
         quoted = shlex.quote(cell)
         return (
-            f"{exports}{{ {cd}. {quoted}; }} < {shlex.quote(job.stdin_path)}\n"
-            f"printf '%s\\n' \"$?\" >&{BASH_RESULT_FD}; rm -f {quoted}\n"
+            f"{saves}{exports}{{ {cd}. {quoted}; }} < {shlex.quote(job.stdin_path)}\n"
+            f"__airlock_status=$?\n{restores}"
+            f"printf '%s\\n' \"$__airlock_status\" >&{BASH_RESULT_FD}; rm -f {quoted}\n"
         ).encode()
 
     # -- the worker ----------------------------------------------------------------------------------
