@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["private_dirs"]
+__all__ = ["percentile", "private_dirs"]
 
 
 def private_dirs(name: str) -> tuple[Path, Path]:
@@ -17,3 +17,9 @@ def private_dirs(name: str) -> tuple[Path, Path]:
     root.chmod(0o711)
     os.environ["AIRLOCK_CONFIG"] = str(home / "no-config.toml")
     return home, root
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The sample at quantile ``q`` (0..1) of ``samples``, by nearest rank."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -25,7 +25,7 @@ import socket
 import struct
 import time
 
-from _common import private_dirs
+from _common import percentile, private_dirs
 
 from airlock import Runtime, Sandbox, Settings
 from airlock.rlm import Bridge, BridgeCall
@@ -75,11 +75,6 @@ for _ in range({rounds}):
 held.close()
 print(json.dumps(samples))
 """
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -24,12 +24,9 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from _common import percentile
+
 from airlock import Runtime, Settings
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def measure(step: Callable[[], Awaitable[object]], rounds: int, warmup: int = 3) -> list[float]:

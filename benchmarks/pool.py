@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _common import private_dirs
+from _common import percentile, private_dirs
 
 from airlock import Pool, PoolConfig, PoolExhausted, Runtime, Sandbox, Settings, Template
 from airlock.backends.cgroups import probe as probe_cgroups
@@ -53,11 +53,6 @@ MACHINE_BYTES = 24 * 1024**3
 MIB = 1024 * 1024
 
 Worker = Callable[[Iterator[int]], Awaitable[None]]
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def mean(samples: list[float]) -> float:

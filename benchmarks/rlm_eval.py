@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from _common import private_dirs
+from _common import percentile, private_dirs
 from bridge import measure as measure_bridge
 
 from airlock import Runtime, Settings
@@ -191,11 +191,6 @@ async def recursive(runtime: Runtime, model: ChatModel, sub: ChatModel | None, t
         result.subcalls,
         note,
     )
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def evaluate(args: argparse.Namespace, settings: Settings, llm: LlmConfig) -> list[Row]:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
-from _common import private_dirs
+from _common import percentile, private_dirs
 
 from airlock import Runtime, Sandbox, Settings
 from airlock.backends.cgroups import probe as probe_cgroups
@@ -53,11 +53,6 @@ MARKER = b"AIRLOCK_SANDBOX_ID="
 
 T = TypeVar("T")
 Step = Callable[[], Awaitable[None]]
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 @dataclass

@@ -185,7 +185,8 @@ async def test_closing_the_chat_destroys_its_sandbox(chat: AgentChat, scripted: 
     scripted.add(code_reply("print(1)"), "Done.")
     await chat.send("Run something.")
     sandbox = chat.sandbox
-    assert sandbox is not None
+    assert sandbox is not None, "the code ran in no sandbox of the chat's"
+    assert sandbox.state is SandboxState.RUNNING
 
     await chat.close()
 

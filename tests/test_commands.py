@@ -766,8 +766,8 @@ def test_the_settings_folders(tmp_path: Path) -> None:
 
 
 def test_the_shipped_commands_and_thesaurus_load() -> None:
-    folder = project_commands()
-    assert folder is not None
+    folder = Path(__file__).parents[1] / "commands"
+    assert project_commands() == folder
     registry = Registry([folder])
     assert registry.reload() == []
     assert [c.name for c in registry.commands()] == [

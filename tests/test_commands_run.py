@@ -482,7 +482,6 @@ async def test_test(shipped: tuple[Runtime, Registry]) -> None:
 
 
 def test_the_shipped_folder_is_the_projects() -> None:
-    folder = project_commands()
-    assert folder is not None
-    assert folder == Path(__file__).parents[1] / "commands"
+    folder = Path(__file__).parents[1] / "commands"
+    assert project_commands() == folder
     assert os.access(folder / "thesaurus.json", os.R_OK)

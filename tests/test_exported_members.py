@@ -83,6 +83,7 @@ MODULES = [
     "airlock.knowledge.words",
     "airlock.knowledge.validator",
     "airlock.rlm.bridge",
+    "airlock.sockets",
     "airlock.rlm.budget",
     "airlock.rlm.loop",
     "airlock.rlm.prompts",

@@ -28,12 +28,12 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from airlock.config import load_settings
+from airlock.config import LlmConfig, Settings, load_settings
 from airlock.errors import AirlockError, ConfigError, InvalidRequest, PolicyDenied, SandboxError
 from airlock.languages import COMMAND, LANGUAGES, get_language, language_for_path
 from airlock.models import ExecutionContext, ExecutionRequest, ExecutionResult, OutputChunk
 
-__all__ = ["EXIT_DENIED", "EXIT_SANDBOX_FAILED", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "source"]
+__all__ = ["EXIT_DENIED", "EXIT_SANDBOX_FAILED", "EXIT_TIMEOUT", "EXIT_USAGE", "llm_config", "main", "source"]
 
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 124
@@ -117,6 +117,12 @@ def _env(pairs: list[str]) -> dict[str, str]:
             _fail(f"bad --env {pair!r}: expected NAME=value", EXIT_USAGE)
         env[key] = value
     return env
+
+
+def llm_config(settings: Settings, args: argparse.Namespace) -> LlmConfig:
+    """The settings' ``[llm]`` with ``--model`` and ``--base-url`` over it (``chat``, ``rlm``)."""
+    overrides = {key: value for key, value in (("model", args.model), ("base_url", args.base_url)) if value}
+    return settings.llm.model_copy(update=overrides)
 
 
 def source(file: str | None, code: str | None, language: str | None, verb: str) -> tuple[str, str]:

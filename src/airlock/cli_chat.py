@@ -18,7 +18,7 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
-from airlock.cli import EXIT_USAGE, _fail
+from airlock.cli import EXIT_USAGE, _fail, llm_config
 from airlock.config import load_settings
 from airlock.errors import ConfigError, ModelError, ModelNotConfigured
 
@@ -69,9 +69,8 @@ class _Session:
 
         self.args = args
         settings = load_settings()
-        overrides = {k: v for k, v in (("model", args.model), ("base_url", args.base_url)) if v}
         try:
-            self.model = make_client(settings.llm.model_copy(update=overrides))
+            self.model = make_client(llm_config(settings, args))
         except (ModelNotConfigured, ConfigError) as exc:
             _fail(f"{exc}; or give --base-url and --model", EXIT_USAGE)
         options = ChatOptions(

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airlock.cli import EXIT_USAGE, _fail, _Parser
+from airlock.cli import EXIT_USAGE, _fail, _Parser, llm_config
 from airlock.config import load_settings
 
 __all__ = ["COMMANDS", "EXIT_NO_ANSWER", "add_commands", "run"]
@@ -95,8 +95,7 @@ async def _run(args: argparse.Namespace) -> int:
 
     context = _context(args.context)
     settings = load_settings()
-    overrides = {k: v for k, v in (("model", args.model), ("base_url", args.base_url)) if v}
-    llm = settings.llm.model_copy(update=overrides)
+    llm = llm_config(settings, args)
     try:
         limits = Limits(
             max_iterations=args.max_iterations,

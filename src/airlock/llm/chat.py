@@ -145,8 +145,7 @@ class AgentChat:
         self.state = ChatState.CLOSED
         sandbox, self.sandbox = self.sandbox, None
         if sandbox is not None:
-            await sandbox.destroy()
-            self.runtime.detach(sandbox.id)
+            await self._discard(sandbox)
 
     async def send(
         self,
@@ -227,11 +226,14 @@ class AgentChat:
         if self.sandbox is None or self.sandbox.state is SandboxState.DESTROYED:
             sandbox = await self._factory()
             if self.is_closed():  # closed while it was being made (mypy: a call, not narrowed)
-                await sandbox.destroy()
-                self.runtime.detach(sandbox.id)
+                await self._discard(sandbox)
                 raise SandboxStateError(f"the chat of agent {self.agent_id!r} was closed while it answered")
             self.sandbox = sandbox
         return self.sandbox
+
+    async def _discard(self, sandbox: Sandbox) -> None:
+        await sandbox.destroy()
+        self.runtime.detach(sandbox.id)
 
     async def _create_sandbox(self) -> Sandbox:
         return await self.runtime.create_sandbox(language=self.options.language, backend=self.options.backend)

@@ -23,6 +23,7 @@ import json
 import logging
 import random
 import time
+from abc import ABC, abstractmethod
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -54,7 +55,7 @@ class ModelClientState(StrEnum):
     CLOSED = "closed"
 
 
-class HttpChatModel:
+class HttpChatModel(ABC):
     """What both clients share: the connection, retries with backoff, token usage and cost.
     ``usage`` totals every call this client made."""
 
@@ -123,13 +124,15 @@ class HttpChatModel:
         return completion
 
     # -- the protocol, per provider -----------------------------------------------------------------
+    @abstractmethod
     def _payload(
         self, messages: list[Message], model: str, max_tokens: int | None, temperature: float | None
     ) -> dict[str, Any]:
-        raise NotImplementedError
+        """The request body of one call in the provider's protocol."""
 
+    @abstractmethod
     def _parse(self, reply: dict[str, Any], messages: list[Message], model: str) -> Completion:
-        raise NotImplementedError
+        """The completion in the provider's reply (``KeyError`` and the like when it holds none)."""
 
     def _usage(self, model: str, served_by: str, prompt_tokens: int, completion_tokens: int) -> Usage:
         """Counts, priced by the name the call asked for, else by the one that answered."""

@@ -30,7 +30,6 @@ import contextlib
 import inspect
 import ipaddress
 import logging
-import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -38,6 +37,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from airlock.sockets import bind_private, close_writer
 
 __all__ = ["AttemptCallback", "EgressAttempt", "EgressLimits", "EgressProxy", "HostRule", "match_host"]
 
@@ -47,7 +48,6 @@ _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AttemptCallback = Callable[["EgressAttempt"], Awaitable[None] | None]
 _Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
-_SUN_PATH_MAX = 107  # bytes of a Unix socket's path, without its terminating NUL
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
 #: Headers that belong to the hop between the client and this proxy, never forwarded.
 _HOP_HEADERS = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "upgrade"})
@@ -328,26 +328,9 @@ class EgressProxy:
             raise
 
     def _bind(self) -> socket.socket:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError):  # a stale socket from an earlier start
             self.path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)
-            if len(os.fsencode(self.path)) <= _SUN_PATH_MAX:
-                sock.bind(str(self.path))
-            else:  # too long for sun_path: through the directory's descriptor
-                folder = os.open(self.path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-                try:
-                    sock.bind(f"/proc/self/fd/{folder}/{self.path.name}")
-                finally:
-                    os.close(folder)
-            os.chmod(self.path, 0o600)  # before listen: nobody else may connect, ever
-            if self.owner is not None:
-                os.chown(self.path, *self.owner)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
+        return bind_private(self.path, self.owner)
 
     async def aclose(self) -> None:
         """Stop listening, close every open tunnel, remove the socket. Safe to call again."""
@@ -381,7 +364,7 @@ class EgressProxy:
             logger.exception("sandbox %s: egress proxy failed on a connection", self.sandbox_id)
         finally:
             self._tasks.discard(task)
-            await _close(writer)
+            await close_writer(writer)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -403,7 +386,7 @@ class EgressProxy:
                 upstream[1].write(request.forwarded_head())
             await self._splice((reader, writer), upstream)
         finally:
-            await _close(upstream[1])
+            await close_writer(upstream[1])
 
     async def _read_request(self, reader: asyncio.StreamReader) -> _Request:
         try:
@@ -540,9 +523,3 @@ async def _refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, re
             left = 1 << 20
             while left > 0 and (data := await reader.read(65536)):
                 left -= len(data)
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(OSError, asyncio.CancelledError):
-        await writer.wait_closed()

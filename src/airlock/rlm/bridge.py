@@ -32,9 +32,7 @@ import enum
 import hmac
 import json
 import logging
-import os
 import secrets
-import socket
 import struct
 import time
 from collections import deque
@@ -44,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airlock.errors import InvalidRequest, SandboxError, SandboxStateError
+from airlock.sockets import bind_private, close_writer
 
 if TYPE_CHECKING:
     from airlock.sandbox import Sandbox
@@ -55,7 +54,6 @@ logger = logging.getLogger(__name__)
 #: What sandboxed code may ask for.
 OPS = ("llm_query", "llm_query_batched", "rlm_query")
 _HEADER = struct.Struct(">I")
-_SUN_PATH_MAX = 107  # bytes of a Unix socket's path, without its terminating NUL
 
 
 @dataclass(frozen=True)
@@ -161,7 +159,7 @@ class Bridge:
             raise SandboxStateError(f"the model bridge of sandbox {self.sandbox.id} is closed; make a new one")
         path = self.sandbox.services_dir / f"llm-{secrets.token_hex(8)}.sock"
         try:
-            sock = _bind(path, self.sandbox.owner)
+            sock = bind_private(path, self.sandbox.owner)
         except OSError as exc:
             raise SandboxError(f"cannot start the model bridge of sandbox {self.sandbox.id}: {exc}") from exc
         try:
@@ -215,9 +213,7 @@ class Bridge:
             logger.exception("sandbox %s: the model bridge failed on a connection", self.sandbox.id)
         finally:
             self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                await writer.wait_closed()
+            await close_writer(writer)
 
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection is to be closed."""
@@ -342,27 +338,3 @@ def _parse(body: bytes, token: str, max_batch: int) -> _Request:
     if not isinstance(prompt, str):
         raise _Refused("prompt must be a string")
     return _Request(op, [prompt], model, batched=False)
-
-
-def _bind(path: Path, owner: tuple[int, int] | None) -> socket.socket:
-    """A non-blocking Unix socket bound at ``path``, 0600 and ``owner``'s before it listens."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.setblocking(False)
-        if len(os.fsencode(path)) <= _SUN_PATH_MAX:
-            sock.bind(str(path))
-        else:  # too long for sun_path: through the directory's descriptor
-            folder = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-            try:
-                sock.bind(f"/proc/self/fd/{folder}/{path.name}")
-            finally:
-                os.close(folder)
-        os.chmod(path, 0o600)  # before listen: nobody else may connect, ever
-        if owner is not None:
-            os.chown(path, *owner)
-    except BaseException:
-        sock.close()
-        with contextlib.suppress(OSError):
-            path.unlink()
-        raise
-    return sock

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from airlock.errors import ModelError, PolicyDenied, SandboxError
 from airlock.llm.base import ChatModel, Completion, Message, Usage
 from airlock.llm.blocks import extract_code_blocks
-from airlock.models import new_ulid
+from airlock.models import ExecutionResult, new_ulid
 from airlock.rlm import prompts
 from airlock.rlm.bridge import Bridge, BridgeCall
 from airlock.rlm.budget import Budget, Limits, Stop
@@ -256,16 +256,12 @@ class _Run:
         if (remaining := self.budget.remaining_s()) is not None:
             timeout = max(1, min(timeout, int(remaining * 1000)))
         try:
-            result = await self.sandbox.exec(
-                code, "python", context=self.repl, env=self.bridge.env, timeout_ms=timeout, agent_id=f"rlm:{self.id}"
-            )
+            result = await self._in_repl(code, timeout)
         except PolicyDenied as denied:
             reasons = "; ".join(reason.message for reason in denied.verdict.reasons) or str(denied)
             output = f"Refused by the policy (nothing ran): {reasons}"
             self.emit("code", iteration=self.iterations, code=code, output=output, exit_code=None, ms=0.0)
             return output, False
-        except SandboxError as exc:
-            raise _Abort("sandbox_error", f"the sandbox failed under the run: {exc}") from exc
         output = result.stdout + (("\n" if result.stdout else "") + result.stderr if result.stderr else "")
         if result.timed_out:
             output += f"\n[timed out after {timeout} ms: the REPL restarted, its variables are gone]"
@@ -294,14 +290,19 @@ class _Run:
         """Run the loop's own code in the REPL (not shown to the model): its stdout and stderr, and
         whether it succeeded. A refusal or a failed sandbox ends the run."""
         try:
-            result = await self.sandbox.exec(
-                code, "python", context=self.repl, env=self.bridge.env, timeout_ms=30_000, agent_id=f"rlm:{self.id}"
-            )
+            result = await self._in_repl(code, 30_000)
         except PolicyDenied as denied:
             raise _Abort("policy_denied", f"the policy refused the loop's own code: {denied}") from denied
+        return result.stdout + result.stderr, result.success
+
+    async def _in_repl(self, code: str, timeout_ms: int) -> ExecutionResult:
+        """``code`` run in this run's REPL with the bridge's env; a failed sandbox ends the run."""
+        try:
+            return await self.sandbox.exec(
+                code, "python", context=self.repl, env=self.bridge.env, timeout_ms=timeout_ms, agent_id=f"rlm:{self.id}"
+            )
         except SandboxError as exc:
             raise _Abort("sandbox_error", f"the sandbox failed under the run: {exc}") from exc
-        return result.stdout + result.stderr, result.success
 
     async def _report(self, code: str) -> dict[str, Any]:
         """Run one of the loop's snippets that prints a marked JSON line; that line, parsed ({} when

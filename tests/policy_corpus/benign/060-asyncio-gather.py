@@ -1,4 +1,4 @@
-# Benign: runs simulated I/O tasks concurrently with asyncio.gather.
+# Benign: runs three sleeping I/O-style tasks concurrently with asyncio.gather.
 import asyncio
 
 

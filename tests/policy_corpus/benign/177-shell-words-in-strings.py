@@ -2,7 +2,7 @@
 CHEATSHEET = {
     "list files": "ls -la",
     "disk usage": "du -sh .",
-    "search text": "grep -rn TODO src/",
+    "search text": "grep -rn main src/",
 }
 for task, command in CHEATSHEET.items():
     print(f"{task:<12} -> {command}")
